@@ -1,0 +1,25 @@
+"""Device authentication: the decorator hands the authenticated device to the view."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import request
+
+from ..errors import N_, Unauthorized
+from ..extensions import db
+from ..models import Device
+from ..services import devices
+
+
+def device_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+            raise Unauthorized(N_("Falta el token del dispositivo."))
+        device: Device = devices.authenticate(db.session, token.strip())
+        return view(device, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,110 @@
+"""Device API views: thin; the work is in services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_babel import gettext
+
+from ..config import Config
+from ..crypto import b64u_encode
+from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
+from ..extensions import db
+from ..i18n import available_locales
+from ..models import Device
+from ..services import devices, forms, keys, reports
+from . import bp
+from .auth import device_required
+
+MAX_JSON_DEPTH = 20
+
+
+def _config() -> Config:
+    return current_app.config["FIELDAPP"]
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth, stopping early past `limit` so hostile input costs little."""
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def read_json_object() -> dict[str, Any]:
+    """The body as a JSON object, or a clear 4xx: wrong type, bad UTF-8, bad JSON, NaN, too deep."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMedia(N_("El cuerpo debe ser JSON (Content-Type: application/json)."))
+    raw = request.get_data(cache=False)
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest(N_("El cuerpo no es JSON válido.")) from exc
+    if not isinstance(body, dict):
+        raise BadRequest(N_("El cuerpo debe ser un objeto JSON."))
+    if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise BadRequest(N_("El JSON está anidado demasiado profundo."))
+    return body
+
+
+@bp.post("/enroll")
+def enroll():  # type: ignore[no-untyped-def]
+    body = read_json_object()
+    code = body.get("code")
+    if not isinstance(code, str) or not 1 <= len(code) <= 64:
+        raise Invalid(N_("Falta el código de inscripción."))
+    device, token = devices.enroll(db.session, code)
+    team = device.team.name
+    db.session.commit()
+    return jsonify(device_token=token, team=team), 201
+
+
+@bp.get("/bootstrap")
+@device_required
+def bootstrap(device: Device):  # type: ignore[no-untyped-def]
+    org_keys = [
+        {"kid": k.kid, "alg": "ECDH-P256", "pub": b64u_encode(k.public_key), "current": k.current}
+        for k in keys.list_keys(db.session)
+    ]
+    devices.mark_synced(db.session, device)
+    db.session.commit()
+    return jsonify(keys=org_keys, forms=forms.list_forms(), locales=available_locales())
+
+
+@bp.post("/reports")
+@device_required
+def post_reports(device: Device):  # type: ignore[no-untyped-def]
+    config = _config()
+    body = read_json_object()
+    batch = body.get("reports")
+    if not isinstance(batch, list) or set(body) != {"reports"}:
+        raise Invalid(N_("El cuerpo debe ser {\"reports\": [sobre, …]}."))
+    if len(batch) > config.max_batch_reports:
+        raise TooLarge(N_("Un lote lleva como máximo %(max)s informes."), max=config.max_batch_reports)
+    outcomes = reports.store_reports(
+        db.session, device.team_id, batch, keys.known_kids(db.session), config.max_ct_bytes
+    )
+    devices.mark_synced(db.session, device)
+    # Answer only after the commit: a device deletes what we call stored.
+    db.session.commit()
+    results = []
+    for outcome in outcomes:
+        result: dict[str, Any] = {"rid": outcome.rid, "status": outcome.status}
+        if outcome.error is not None:
+            result["error"] = outcome.error.render(gettext)
+        results.append(result)
+    return jsonify(results=results)

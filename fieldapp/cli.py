@@ -1,0 +1,325 @@
+"""The `fieldapp` command: serve, set up, and manage teams, devices, users, keys and exports."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command
+from flask_babel import gettext as _
+
+from . import create_app
+from .config import Config
+from .crypto import generate_recovery_phrase, make_recovery_kit
+from .errors import DomainError
+from .extensions import db
+from .models import Role
+from .services import devices, exports, keys, setup, users
+
+
+def _config() -> Config:
+    return current_app.config["FIELDAPP"]
+
+
+def _secret(prompt: str, env: str, confirm: bool = False) -> str:
+    """A passphrase from the environment (for scripts) or typed at a hidden prompt; never echoed or logged."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+
+
+def domain_command(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command in one transaction: commit on success, roll back and explain on a domain error."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = f(*args, **kwargs)
+            db.session.commit()
+            return result
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.render(_)) from None
+
+    return wrapper
+
+
+def _setup_url(host: str, port: int, token: str) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (printing, not binding)
+    return f"http://{shown}:{port}/setup/{token}"
+
+
+def _print_setup_link_if_needed(host: str, port: int) -> None:
+    if users.admin_exists(db.session):
+        return
+    token = setup.issue_setup_token(db.session)
+    db.session.commit()
+    click.echo(_("Aún no hay administrador. Abra este enlace de un solo uso para configurar fieldapp:"))
+    click.echo(_setup_url(host, port, token))
+
+
+def _configure_logging() -> None:
+    # No timestamps: the log must not place anyone at a precise time.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _make_app() -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_make_app, add_default_commands=False, load_dotenv=False)
+def main() -> None:
+    """fieldapp: informes cifrados y anónimos desde el campo."""
+
+
+main.add_command(shell_command)
+main.add_command(routes_command)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Sirve la aplicación con el servidor integrado (sin registrar direcciones IP)."""
+    from werkzeug.serving import run_simple
+
+    from .security import AnonymousRequestHandler
+
+    _configure_logging()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _print_setup_link_if_needed(host, port)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=AnonymousRequestHandler)
+
+
+@main.command("setup-link")
+def setup_link() -> None:
+    """Imprime un nuevo enlace de configuración inicial (invalida el anterior)."""
+    if users.admin_exists(db.session):
+        raise click.ClickException(_("Ya existe un administrador; la configuración inicial está hecha."))
+    _print_setup_link_if_needed("127.0.0.1", 5000)
+
+
+# ---------------------------------------------------------------- teams
+
+
+@main.group()
+def teams() -> None:
+    """Equipos de campo."""
+
+
+@teams.command("create")
+@click.argument("name")
+@domain_command
+def teams_create(name: str) -> None:
+    """Crea un equipo."""
+    team = devices.create_team(db.session, name)
+    click.echo(_("Equipo creado: %(name)s", name=team.name))
+
+
+@teams.command("list")
+def teams_list() -> None:
+    """Lista los equipos."""
+    for team in devices.list_teams(db.session):
+        click.echo(f"{team.id}\t{team.name}\t{team.created_on.isoformat()}")
+
+
+# ---------------------------------------------------------------- devices
+
+
+@main.group("devices")
+def devices_group() -> None:
+    """Teléfonos inscritos y códigos de inscripción."""
+
+
+@devices_group.command("code")
+@click.option("--team", "team_name", required=True, help="Nombre del equipo.")
+@click.option("--uses", default=1, show_default=True, type=int, help="Cuántos teléfonos pueden usarlo.")
+@click.option("--ttl", "ttl_hours", default=None, type=int, help="Horas de validez (24 por defecto).")
+@domain_command
+def devices_code(team_name: str, uses: int, ttl_hours: int | None) -> None:
+    """Emite un código de inscripción de un solo uso (se imprime solo, en la última línea)."""
+    team = devices.find_team(db.session, team_name)
+    hours = ttl_hours or _config().enroll_code_ttl_hours
+    code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
+    click.echo(_("Código para el equipo %(team)s, %(uses)s uso(s), válido %(hours)s h:", team=team.name, uses=uses,
+                 hours=hours))
+    click.echo(code)
+
+
+@devices_group.command("list")
+def devices_list() -> None:
+    """Lista los teléfonos: id, equipo, inscripción, última sincronización, revocación."""
+    for d in devices.list_devices(db.session):
+        last = d.last_sync_on.isoformat() if d.last_sync_on else "-"
+        revoked = d.revoked_on.isoformat() if d.revoked_on else "-"
+        click.echo(f"{d.id}\t{d.team.name}\t{d.enrolled_on.isoformat()}\t{last}\t{revoked}")
+
+
+@devices_group.command("revoke")
+@click.argument("device_id", type=int)
+@domain_command
+def devices_revoke(device_id: int) -> None:
+    """Desconecta un teléfono: su token deja de valer; sus informes se conservan."""
+    devices.revoke(db.session, device_id)
+    click.echo(_("Dispositivo %(id)s revocado.", id=device_id))
+
+
+# ---------------------------------------------------------------- users
+
+
+@main.group("users")
+def users_group() -> None:
+    """Cuentas de administradores, supervisores y traductores."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@domain_command
+def users_create(username: str, role: str) -> None:
+    """Crea una cuenta (pide su frase de paso, o la lee de FIELDAPP_PASSPHRASE)."""
+    passphrase = _secret(_("Frase de paso para entrar"), "FIELDAPP_PASSPHRASE", confirm=True)
+    user = users.create_user(db.session, username, role, passphrase, _config().kdf)
+    click.echo(_("Usuario creado: %(name)s (%(role)s)", name=user.username, role=user.role))
+
+
+# ---------------------------------------------------------------- keys
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Claves de la organización."""
+
+
+def _write_recovery_kit(private_der: bytes, kid: str, path: str | None) -> None:
+    """Write the kit once (never over an existing file) and show its phrase once."""
+    phrase = generate_recovery_phrase()
+    target = Path(path or f"fieldapp-recovery-{kid}.json")
+    kit = make_recovery_kit(private_der, phrase, _config().kdf)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(_("Ya existe %(path)s; no se sobrescribe.", path=str(target))) from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(kit)
+    click.echo(_("Archivo de recuperación: %(path)s", path=str(target)))
+    click.echo(_("Frase de recuperación (se muestra una sola vez; escríbala y guárdela fuera de línea):"))
+    click.echo(phrase)
+
+
+def _holder(username: str):  # type: ignore[no-untyped-def]
+    return users.find_user(db.session, username)
+
+
+@keys_group.command("create")
+@click.option("--holder", required=True, help="Usuario que guardará la clave, cifrada con su frase de paso.")
+@click.option("--recovery-file", default=None, help="Dónde escribir el kit de recuperación.")
+@domain_command
+def keys_create(holder: str, recovery_file: str | None) -> None:
+    """Crea una clave nueva (modo gestionado) y la hace la actual."""
+    user = _holder(holder)
+    passphrase = _secret(_("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE",
+                         confirm=True)
+    new = keys.create_managed_key(db.session, user, passphrase, _config().kdf)
+    db.session.flush()
+    click.echo(_("Clave creada: %(kid)s (actual)", kid=new.key.kid))
+    _write_recovery_kit(new.private_der, new.key.kid, recovery_file)
+
+
+@keys_group.command("rotate")
+@click.option("--holder", required=True, help="Usuario que guardará la nueva clave.")
+@click.option("--recovery-file", default=None, help="Dónde escribir el kit de recuperación.")
+@domain_command
+def keys_rotate(holder: str, recovery_file: str | None) -> None:
+    """Crea una nueva clave actual; las anteriores se conservan para abrir informes antiguos."""
+    user = _holder(holder)
+    passphrase = _secret(_("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE",
+                         confirm=True)
+    new = keys.rotate(db.session, user, passphrase, _config().kdf)
+    click.echo(_("Nueva clave actual: %(kid)s", kid=new.key.kid))
+    _write_recovery_kit(new.private_der, new.key.kid, recovery_file)
+
+
+@keys_group.command("import")
+@click.argument("pem_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--holder", default=None, help="Para una clave privada: quién la guarda.")
+@domain_command
+def keys_import(pem_file: str, holder: str | None) -> None:
+    """Importa una clave PEM: privada (modo gestionado) o pública (custodia fuera de línea)."""
+    pem = Path(pem_file).read_bytes()
+    user = _holder(holder) if holder else None
+    passphrase = None
+    if user is not None:
+        passphrase = _secret(_("Frase de paso de la clave para %(name)s", name=user.username),
+                             "FIELDAPP_PASSPHRASE", confirm=True)
+    key = keys.import_pem(db.session, pem, user, passphrase, _config().kdf)
+    db.session.flush()
+    click.echo(_("Clave importada: %(kid)s (%(mode)s, actual)", kid=key.kid,
+                 mode=_("gestionada") if user else _("custodia fuera de línea")))
+
+
+@keys_group.command("grant")
+@click.option("--to", "to_user", required=True, help="Usuario que recibe la clave.")
+@click.option("--as", "as_user", required=True, help="Administrador que ya tiene la clave.")
+@click.option("--kid", default=None, help="Solo esta clave (por defecto, todas las del administrador).")
+@domain_command
+def keys_grant(to_user: str, as_user: str, kid: str | None) -> None:
+    """Entrega la clave a otro titular, cifrada con la frase de paso de ese titular."""
+    granter, grantee = _holder(as_user), _holder(to_user)
+    granter_pass = _secret(_("Frase de paso de la clave de %(name)s", name=granter.username), "FIELDAPP_PASSPHRASE")
+    grantee_pass = _secret(_("Nueva frase de paso de la clave para %(name)s", name=grantee.username),
+                           "FIELDAPP_NEW_PASSPHRASE", confirm=True)
+    granted = keys.grant(db.session, granter, granter_pass, grantee, grantee_pass, _config().kdf, kid)
+    for key in granted:
+        click.echo(_("Clave %(kid)s entregada a %(name)s", kid=key.kid, name=grantee.username))
+
+
+@keys_group.command("recover")
+@click.argument("kit_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--holder", required=True, help="Usuario que guardará la clave restaurada.")
+@domain_command
+def keys_recover(kit_file: str, holder: str) -> None:
+    """Restaura una clave desde su archivo y su frase de recuperación."""
+    user = _holder(holder)
+    phrase = _secret(_("Frase de recuperación (12 palabras)"), "FIELDAPP_RECOVERY_PHRASE")
+    passphrase = _secret(_("Nueva frase de paso de la clave para %(name)s", name=user.username),
+                         "FIELDAPP_PASSPHRASE", confirm=True)
+    key = keys.recover(db.session, Path(kit_file).read_bytes(), phrase, user, passphrase, _config().kdf)
+    click.echo(_("Clave %(kid)s restaurada para %(name)s", kid=key.kid, name=user.username))
+
+
+@keys_group.command("list")
+def keys_list() -> None:
+    """Lista las claves: kid, modo, actual, creada, retirada."""
+    for key in keys.list_keys(db.session):
+        mode = "managed" if key.grants else "offline"
+        retired = key.retired_on.isoformat() if key.retired_on else "-"
+        current = "current" if key.current else "-"
+        click.echo(f"{key.kid}\t{mode}\t{current}\t{key.created_on.isoformat()}\t{retired}")
+
+
+# ---------------------------------------------------------------- export
+
+
+@main.command("export")
+@click.option("--as", "as_user", required=True, help="Titular de la clave que descifra.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Archivo de salida.")
+@domain_command
+def export(as_user: str, fmt: str, out_path: str) -> None:
+    """Descifra todos los informes a un archivo (nunca a la base de datos ni a la carpeta de instancia)."""
+    target = Path(out_path).resolve()
+    if target.is_relative_to(_config().instance_path):
+        raise click.ClickException(_("No se escriben informes descifrados dentro de la carpeta de instancia."))
+    user = _holder(as_user)
+    private_keys = keys.unlock(db.session, user, _secret(_("Frase de paso de la clave"), "FIELDAPP_PASSPHRASE"))
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        count = exports.write_jsonl(exports.iter_opened_reports(db.session, private_keys), out)
+    click.echo(_("%(count)s informes exportados a %(path)s", count=count, path=str(target)))

@@ -1,0 +1,71 @@
+"""Typed configuration, read from the environment once; refuses missing secrets in production."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from .crypto import KdfParams
+
+MiB = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A configuration that must not start; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Config:
+    secret_key: str
+    database_url: str
+    instance_path: Path
+    env: str = "development"
+    kdf: KdfParams = field(default_factory=KdfParams)
+    max_request_bytes: int = 4 * MiB
+    max_batch_reports: int = 100
+    max_ct_bytes: int = 3 * MiB // 2
+    enroll_code_ttl_hours: int = 24
+    testing: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        environ = os.environ if environ is None else environ
+        env = environ.get("FIELDAPP_ENV", "development")
+        if env not in ("development", "production"):
+            raise ConfigError(f"FIELDAPP_ENV must be 'development' or 'production', not {env!r}")
+        instance = Path(environ.get("FIELDAPP_INSTANCE") or "instance").resolve()
+        secret = environ.get("FIELDAPP_SECRET_KEY", "")
+        database_url = environ.get("FIELDAPP_DATABASE_URL", "")
+        if env == "production":
+            missing = [n for n, v in (("FIELDAPP_SECRET_KEY", secret), ("FIELDAPP_DATABASE_URL", database_url)) if not v]
+            if missing:
+                raise ConfigError(f"production needs {' and '.join(missing)} to be set")
+            if len(secret) < 32:
+                raise ConfigError("FIELDAPP_SECRET_KEY must be at least 32 characters of random text")
+        instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secret = secret or _instance_secret(instance)
+        database_url = database_url or f"sqlite:///{instance / 'fieldapp.db'}"
+        kdf = KdfParams()
+        if environ.get("FIELDAPP_SCRYPT_N"):
+            kdf = KdfParams.from_dict({"n": environ["FIELDAPP_SCRYPT_N"], "r": 8, "p": 1})
+        return cls(secret_key=secret, database_url=database_url, instance_path=instance, env=env, kdf=kdf)
+
+
+def _instance_secret(instance: Path) -> str:
+    """The embedded default's secret: generated once into the instance folder, readable by its owner only."""
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by a worker starting beside this one
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -1,0 +1,150 @@
+"""Typed SQLAlchemy 2.0 models. Reports name a team, never a device; no row holds an IP or user agent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    TRANSLATOR = "translator"
+
+
+class ReportStatus(enum.StrEnum):
+    NEW = "new"
+    IN_REVIEW = "in_review"
+    REFERRED = "referred"
+    CLOSED = "closed"
+
+
+class Team(db.Model):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class Device(db.Model):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enrolled_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    last_sync_on: Mapped[dt.date | None] = mapped_column(Date)
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    team: Mapped[Team] = relationship()
+
+
+class EnrollmentCode(db.Model):
+    __tablename__ = "enrollment_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    uses_left: Mapped[int] = mapped_column(Integer)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+    team: Mapped[Team] = relationship()
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    passphrase_hash: Mapped[str] = mapped_column(String(200))
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    disabled_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class OrgKey(db.Model):
+    """An organisation key pair: the public half always, the private half only wrapped per holder."""
+
+    __tablename__ = "org_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(16), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(65))
+    current: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    retired_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    grants: Mapped[list[KeyGrant]] = relationship(back_populates="key", cascade="all, delete-orphan")
+
+    @property
+    def mode(self) -> str:
+        return "managed" if self.grants else "offline"
+
+
+class KeyGrant(db.Model):
+    """One holder's copy of an organisation private key, wrapped under that holder's key passphrase."""
+
+    __tablename__ = "key_grants"
+    __table_args__ = (UniqueConstraint("key_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("org_keys.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    wrapped_private_key: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+    key: Mapped[OrgKey] = relationship(back_populates="grants")
+    user: Mapped[User] = relationship()
+
+
+class Report(db.Model):
+    """A sealed report exactly as the device sent it; the server cannot read it without a key."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rid: Mapped[str] = mapped_column(String(36), unique=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    kid: Mapped[str] = mapped_column(String(16))
+    envelope: Mapped[str] = mapped_column(Text)
+    envelope_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.NEW.value, index=True)
+
+    team: Mapped[Team] = relationship()
+
+
+class SetupToken(db.Model):
+    """The one-time link that lets the first admin in; only its digest is kept."""
+
+    __tablename__ = "setup_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)

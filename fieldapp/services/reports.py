@@ -1,0 +1,177 @@
+"""Sealed reports in: validation of every envelope field and idempotent, race-safe storage.
+
+The server never opens an envelope here; it checks the shape of what it will keep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .. import crypto
+from ..errors import N_, Invalid
+from ..models import Report, today
+
+UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+ENVELOPE_FIELDS = ("v", "rid", "kid", "epk", "iv", "ct", "att")
+REQUIRED_FIELDS = frozenset(ENVELOPE_FIELDS) - {"att"}
+MAX_ATTACHMENTS = 16
+MAX_CHUNKS = 4096  # 1 GiB at 256 KiB a chunk
+
+STORED, DUPLICATE, REJECTED = "stored", "duplicate", "rejected"
+
+
+@dataclass(frozen=True)
+class CheckedEnvelope:
+    rid: str
+    kid: str
+    text: str  # the canonical JSON kept and compared
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rid: str | None
+    status: str
+    error: Invalid | None = None
+
+
+def _b64u_field(envelope: dict[str, Any], name: str, min_len: int, max_len: int) -> bytes:
+    value = envelope[name]
+    # Length first: decoding megabytes of hostile text to find it is too long wastes memory.
+    if not isinstance(value, str) or len(value) > (max_len * 4 + 2) // 3:
+        raise Invalid(N_("El campo «%(field)s» no es base64url válido o es demasiado largo."), field=name)
+    try:
+        raw = crypto.b64u_decode(value)
+    except ValueError as exc:
+        raise Invalid(N_("El campo «%(field)s» no es base64url válido o es demasiado largo."), field=name) from exc
+    if not min_len <= len(raw) <= max_len:
+        raise Invalid(N_("El campo «%(field)s» no tiene la longitud esperada."), field=name)
+    return raw
+
+
+def _check_attachments(att: object) -> list[dict[str, Any]]:
+    if not isinstance(att, list) or len(att) > MAX_ATTACHMENTS:
+        raise Invalid(N_("El campo «att» debe ser una lista de hasta %(max)s adjuntos."), max=MAX_ATTACHMENTS)
+    seen = set()
+    for item in att:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"aid", "chunks"}
+            or not isinstance(item["aid"], str)
+            or not UUID4_RE.match(item["aid"])
+            or type(item["chunks"]) is not int
+            or not 1 <= item["chunks"] <= MAX_CHUNKS
+            or item["aid"] in seen
+        ):
+            raise Invalid(N_("Un adjunto del campo «att» no es válido."))
+        seen.add(item["aid"])
+    return [{"aid": item["aid"], "chunks": item["chunks"]} for item in att]
+
+
+def check_envelope(envelope: object, known_kids: set[str], max_ct_bytes: int) -> CheckedEnvelope:
+    """Validate every field of a v1 envelope (PROTOCOL.md §2) and give its canonical form."""
+    if not isinstance(envelope, dict):
+        raise Invalid(N_("Cada informe debe ser un objeto JSON."))
+    unknown = set(envelope) - set(ENVELOPE_FIELDS)
+    if unknown:
+        raise Invalid(N_("Campo desconocido en el sobre: %(field)s."), field=sorted(unknown)[0][:40])
+    missing = REQUIRED_FIELDS - set(envelope)
+    if missing:
+        raise Invalid(N_("Falta el campo «%(field)s» en el sobre."), field=sorted(missing)[0])
+    if type(envelope["v"]) is not int or envelope["v"] != crypto.ENVELOPE_VERSION:
+        raise Invalid(N_("Versión de sobre no admitida."))
+    rid = envelope["rid"]
+    if not isinstance(rid, str) or not UUID4_RE.match(rid):
+        raise Invalid(N_("El identificador «rid» debe ser un UUID v4 en minúsculas."))
+    kid = envelope["kid"]
+    if not crypto.is_kid(kid):
+        raise Invalid(N_("El identificador de clave «kid» no es válido."))
+    if kid not in known_kids:
+        raise Invalid(N_("La clave %(kid)s no es una clave de esta organización."), kid=kid)
+    epk = _b64u_field(envelope, "epk", crypto.PUB_LEN, crypto.PUB_LEN)
+    try:
+        crypto.load_public_raw(epk)
+    except ValueError as exc:
+        raise Invalid(N_("La clave efímera «epk» no es un punto P-256 válido.")) from exc
+    _b64u_field(envelope, "iv", crypto.IV_LEN, crypto.IV_LEN)
+    _b64u_field(envelope, "ct", crypto.TAG_LEN, max_ct_bytes)
+    canonical: dict[str, Any] = {name: envelope[name] for name in ENVELOPE_FIELDS if name != "att"}
+    att = _check_attachments(envelope.get("att", []))
+    if att:
+        canonical["att"] = att
+    text = json.dumps(canonical, separators=(",", ":"))
+    return CheckedEnvelope(rid, kid, text, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _insert_ignoring_existing(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert rows whose rid is new, atomically against concurrent writers; returns the rids inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    stmt = insert(Report).values(rows).on_conflict_do_nothing(index_elements=["rid"]).returning(Report.rid)
+    return set(session.scalars(stmt))
+
+
+def store_reports(
+    session: Session, team_id: int, envelopes: Iterable[object], known_kids: set[str], max_ct_bytes: int
+) -> list[Outcome]:
+    """Store a batch; one outcome per envelope, in order. Same rid and bytes: duplicate; other bytes: rejected."""
+    outcomes: list[Outcome | None] = []
+    first_in_batch: dict[str, CheckedEnvelope] = {}
+    pending: list[tuple[int, CheckedEnvelope]] = []
+    for envelope in envelopes:
+        try:
+            checked = check_envelope(envelope, known_kids, max_ct_bytes)
+        except Invalid as exc:
+            rid = envelope.get("rid") if isinstance(envelope, dict) else None
+            outcomes.append(Outcome(rid if isinstance(rid, str) and len(rid) <= 64 else None, REJECTED, exc))
+            continue
+        outcomes.append(None)
+        pending.append((len(outcomes) - 1, checked))
+        first_in_batch.setdefault(checked.rid, checked)
+
+    received = today()
+    rows = [
+        {
+            "rid": c.rid,
+            "team_id": team_id,
+            "kid": c.kid,
+            "envelope": c.text,
+            "envelope_sha256": c.sha256,
+            "size": len(c.text),
+            "received_on": received,
+        }
+        for c in first_in_batch.values()
+    ]
+    inserted = _insert_ignoring_existing(session, rows) if rows else set()
+    stored_digest = dict(
+        session.execute(select(Report.rid, Report.envelope_sha256).where(Report.rid.in_(list(first_in_batch))))
+        .tuples()
+        .all()
+    ) if first_in_batch else {}
+
+    claimed: set[str] = set()
+    for index, checked in pending:
+        if checked.rid in inserted and checked.rid not in claimed and checked is first_in_batch[checked.rid]:
+            claimed.add(checked.rid)
+            outcomes[index] = Outcome(checked.rid, STORED)
+        elif stored_digest.get(checked.rid) == checked.sha256:
+            outcomes[index] = Outcome(checked.rid, DUPLICATE)
+        else:
+            outcomes[index] = Outcome(
+                checked.rid,
+                REJECTED,
+                Invalid(N_("Ya se recibió otro informe con el mismo identificador; se conserva el primero.")),
+            )
+    return [o for o in outcomes if o is not None]
+
+
+def count_reports(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Report)) or 0
