@@ -151,11 +151,10 @@ def store_reports(
         for c in first_in_batch.values()
     ]
     inserted = _insert_ignoring_existing(session, rows) if rows else set()
-    stored_digest = dict(
-        session.execute(select(Report.rid, Report.envelope_sha256).where(Report.rid.in_(list(first_in_batch))))
-        .tuples()
-        .all()
-    ) if first_in_batch else {}
+    stored_digest: dict[str, str] = {}
+    if first_in_batch:
+        query = select(Report.rid, Report.envelope_sha256).where(Report.rid.in_(list(first_in_batch)))
+        stored_digest = {rid: digest for rid, digest in session.execute(query)}
 
     claimed: set[str] = set()
     for index, checked in pending:

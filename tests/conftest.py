@@ -1,0 +1,142 @@
+"""Fixtures: an app over a fresh database (SQLite always; PostgreSQL when the run provides one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from fieldapp import create_app, crypto
+from fieldapp.config import Config
+from fieldapp.extensions import db
+from fieldapp.models import Role
+from fieldapp.services import devices, keys, users
+
+FAST_KDF = crypto.KdfParams(n=2**10, r=8, p=1)
+VECTORS = json.loads((Path(__file__).parent / "vectors" / "envelope-v1.json").read_text())
+PG_URL = os.environ.get("FIELDAPP_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+KEY_PASSPHRASE = "llave del equipo 2026"
+LOGIN_PASSPHRASE = "entrada segura 2026"
+
+if os.environ.get("FIELDAPP_REQUIRE_POSTGRES") and not PG_URL:
+    raise pytest.UsageError("FIELDAPP_REQUIRE_POSTGRES is set but FIELDAPP_TEST_DATABASE_URL is not")
+
+
+def make_config(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Config:
+    values: dict[str, Any] = {
+        "secret_key": "test-" + "k" * 40,
+        "database_url": database_url or f"sqlite:///{tmp_path / 'test.db'}",
+        "instance_path": tmp_path / "instance",
+        "kdf": FAST_KDF,
+        "testing": True,
+    }
+    values.update(overrides)
+    (tmp_path / "instance").mkdir(exist_ok=True)
+    return Config(**values)
+
+
+def fresh_postgres_database() -> str:
+    """A new empty database on the test server, so each test starts clean."""
+    name = "t_" + uuid.uuid4().hex[:16]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    url = fresh_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    application = create_app(make_config(tmp_path, database_url))
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@dataclass
+class Org:
+    """An organisation ready for the device API: a team, a managed key and one enrolled phone."""
+
+    app: Flask
+    team: str
+    token: str
+    pub: bytes
+    private: ec.EllipticCurvePrivateKey
+    kid: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def envelope(self, doc: dict[str, Any] | None = None, rid: str | None = None) -> dict[str, Any]:
+        doc = doc or {"form": "trafficking-report", "form_version": 1, "answers": {"notes": "prueba"}}
+        return crypto.seal_document(doc, self.pub, rid or str(uuid.uuid4()))
+
+    def issue_code(self, uses: int = 1, ttl_hours: int = 24) -> str:
+        with self.app.app_context():
+            code = devices.issue_code(db.session, devices.find_team(db.session, self.team), uses, ttl_hours)
+            db.session.commit()
+            return code
+
+
+@pytest.fixture
+def org(app: Flask, client: FlaskClient) -> Org:
+    with app.app_context():
+        admin = users.create_user(db.session, "ana", Role.ADMIN.value, LOGIN_PASSPHRASE, FAST_KDF)
+        new = keys.create_managed_key(db.session, admin, KEY_PASSPHRASE, FAST_KDF)
+        team = devices.create_team(db.session, "Madre de Dios 1")
+        code = devices.issue_code(db.session, team)
+        pub, kid = new.key.public_key, new.key.kid
+        db.session.commit()
+    answer = client.post("/api/v1/enroll", json={"code": code})
+    assert answer.status_code == 201, answer.json
+    return Org(app, "Madre de Dios 1", answer.json["device_token"], pub, crypto.load_private_key(new.private_der), kid)
+
+
+def table_counts(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        return {
+            table.name: db.session.execute(text(f"SELECT COUNT(*) FROM {table.name}")).scalar_one()
+            for table in db.metadata.sorted_tables
+        }
