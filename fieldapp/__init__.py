@@ -52,6 +52,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
+
+    from .cli import register_commands
+
+    register_commands(app)
     return app
 
 

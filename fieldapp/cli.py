@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, routes_command, shell_command
+from flask.cli import AppGroup, FlaskGroup, routes_command, shell_command, with_appcontext
 from flask_babel import gettext as _
 
 from . import create_app
@@ -78,11 +78,13 @@ def main() -> None:
     """fieldapp: informes cifrados y anónimos desde el campo."""
 
 
+# Flask's own `run` is left out on purpose: its request log prints client addresses.
 main.add_command(shell_command)
 main.add_command(routes_command)
 
 
-@main.command("serve")
+@click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
@@ -97,7 +99,8 @@ def serve(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=AnonymousRequestHandler)
 
 
-@main.command("setup-link")
+@click.command("setup-link")
+@with_appcontext
 def setup_link() -> None:
     """Imprime un nuevo enlace de configuración inicial (invalida el anterior)."""
     if users.admin_exists(db.session):
@@ -108,7 +111,7 @@ def setup_link() -> None:
 # ---------------------------------------------------------------- teams
 
 
-@main.group()
+@click.group(cls=AppGroup)
 def teams() -> None:
     """Equipos de campo."""
 
@@ -132,7 +135,7 @@ def teams_list() -> None:
 # ---------------------------------------------------------------- devices
 
 
-@main.group("devices")
+@click.group("devices", cls=AppGroup)
 def devices_group() -> None:
     """Teléfonos inscritos y códigos de inscripción."""
 
@@ -173,7 +176,7 @@ def devices_revoke(device_id: int) -> None:
 # ---------------------------------------------------------------- users
 
 
-@main.group("users")
+@click.group("users", cls=AppGroup)
 def users_group() -> None:
     """Cuentas de administradores, supervisores y traductores."""
 
@@ -192,7 +195,7 @@ def users_create(username: str, role: str) -> None:
 # ---------------------------------------------------------------- keys
 
 
-@main.group("keys")
+@click.group("keys", cls=AppGroup)
 def keys_group() -> None:
     """Claves de la organización."""
 
@@ -307,7 +310,8 @@ def keys_list() -> None:
 # ---------------------------------------------------------------- export
 
 
-@main.command("export")
+@click.command("export")
+@with_appcontext
 @click.option("--as", "as_user", required=True, help="Titular de la clave que descifra.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Archivo de salida.")
@@ -323,3 +327,8 @@ def export(as_user: str, fmt: str, out_path: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         count = exports.write_jsonl(exports.iter_opened_reports(db.session, private_keys), out)
     click.echo(_("%(count)s informes exportados a %(path)s", count=count, path=str(target)))
+
+
+def register_commands(app: Flask) -> None:
+    for command in (serve, setup_link, teams, devices_group, users_group, keys_group, export):
+        app.cli.add_command(command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 DEFAULT_LOCALE = "es"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
@@ -32,3 +32,4 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
