@@ -23,10 +23,12 @@ run: $(VENV)/.run-deps
 test: $(VENV)/.test-deps
 	sh scripts/install-system-deps.sh
 	$(BIN)/ruff check fieldapp tests bench
+	$(BIN)/ruff format --check fieldapp tests bench
 	sh scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check fieldapp tests bench
+	$(BIN)/ruff format --check fieldapp tests bench
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/ingest.py

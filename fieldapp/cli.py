@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -150,8 +151,14 @@ def devices_code(team_name: str, uses: int, ttl_hours: int | None) -> None:
     team = devices.find_team(db.session, team_name)
     hours = ttl_hours or _config().enroll_code_ttl_hours
     code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
-    click.echo(_("Código para el equipo %(team)s, %(uses)s uso(s), válido %(hours)s h:", team=team.name, uses=uses,
-                 hours=hours))
+    click.echo(
+        _(
+            "Código para el equipo %(team)s, %(uses)s uso(s), válido %(hours)s h:",
+            team=team.name,
+            uses=uses,
+            hours=hours,
+        )
+    )
     click.echo(code)
 
 
@@ -227,8 +234,9 @@ def _holder(username: str):  # type: ignore[no-untyped-def]
 def keys_create(holder: str, recovery_file: str | None) -> None:
     """Crea una clave nueva (modo gestionado) y la hace la actual."""
     user = _holder(holder)
-    passphrase = _secret(_("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE",
-                         confirm=True)
+    passphrase = _secret(
+        _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
+    )
     new = keys.create_managed_key(db.session, user, passphrase, _config().kdf)
     db.session.flush()
     click.echo(_("Clave creada: %(kid)s (actual)", kid=new.key.kid))
@@ -242,8 +250,9 @@ def keys_create(holder: str, recovery_file: str | None) -> None:
 def keys_rotate(holder: str, recovery_file: str | None) -> None:
     """Crea una nueva clave actual; las anteriores se conservan para abrir informes antiguos."""
     user = _holder(holder)
-    passphrase = _secret(_("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE",
-                         confirm=True)
+    passphrase = _secret(
+        _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
+    )
     new = keys.rotate(db.session, user, passphrase, _config().kdf)
     click.echo(_("Nueva clave actual: %(kid)s", kid=new.key.kid))
     _write_recovery_kit(new.private_der, new.key.kid, recovery_file)
@@ -259,12 +268,18 @@ def keys_import(pem_file: str, holder: str | None) -> None:
     user = _holder(holder) if holder else None
     passphrase = None
     if user is not None:
-        passphrase = _secret(_("Frase de paso de la clave para %(name)s", name=user.username),
-                             "FIELDAPP_PASSPHRASE", confirm=True)
+        passphrase = _secret(
+            _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
+        )
     key = keys.import_pem(db.session, pem, user, passphrase, _config().kdf)
     db.session.flush()
-    click.echo(_("Clave importada: %(kid)s (%(mode)s, actual)", kid=key.kid,
-                 mode=_("gestionada") if user else _("custodia fuera de línea")))
+    click.echo(
+        _(
+            "Clave importada: %(kid)s (%(mode)s, actual)",
+            kid=key.kid,
+            mode=_("gestionada") if user else _("custodia fuera de línea"),
+        )
+    )
 
 
 @keys_group.command("grant")
@@ -276,8 +291,11 @@ def keys_grant(to_user: str, as_user: str, kid: str | None) -> None:
     """Entrega la clave a otro titular, cifrada con la frase de paso de ese titular."""
     granter, grantee = _holder(as_user), _holder(to_user)
     granter_pass = _secret(_("Frase de paso de la clave de %(name)s", name=granter.username), "FIELDAPP_PASSPHRASE")
-    grantee_pass = _secret(_("Nueva frase de paso de la clave para %(name)s", name=grantee.username),
-                           "FIELDAPP_NEW_PASSPHRASE", confirm=True)
+    grantee_pass = _secret(
+        _("Nueva frase de paso de la clave para %(name)s", name=grantee.username),
+        "FIELDAPP_NEW_PASSPHRASE",
+        confirm=True,
+    )
     granted = keys.grant(db.session, granter, granter_pass, grantee, grantee_pass, _config().kdf, kid)
     for key in granted:
         click.echo(_("Clave %(kid)s entregada a %(name)s", kid=key.kid, name=grantee.username))
@@ -291,8 +309,9 @@ def keys_recover(kit_file: str, holder: str) -> None:
     """Restaura una clave desde su archivo y su frase de recuperación."""
     user = _holder(holder)
     phrase = _secret(_("Frase de recuperación (12 palabras)"), "FIELDAPP_RECOVERY_PHRASE")
-    passphrase = _secret(_("Nueva frase de paso de la clave para %(name)s", name=user.username),
-                         "FIELDAPP_PASSPHRASE", confirm=True)
+    passphrase = _secret(
+        _("Nueva frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
+    )
     key = keys.recover(db.session, Path(kit_file).read_bytes(), phrase, user, passphrase, _config().kdf)
     click.echo(_("Clave %(kid)s restaurada para %(name)s", kid=key.kid, name=user.username))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from .crypto import KdfParams
 
@@ -44,7 +44,9 @@ class Config:
         secret = environ.get("FIELDAPP_SECRET_KEY", "")
         database_url = environ.get("FIELDAPP_DATABASE_URL", "")
         if env == "production":
-            missing = [n for n, v in (("FIELDAPP_SECRET_KEY", secret), ("FIELDAPP_DATABASE_URL", database_url)) if not v]
+            missing = [
+                n for n, v in (("FIELDAPP_SECRET_KEY", secret), ("FIELDAPP_DATABASE_URL", database_url)) if not v
+            ]
             if missing:
                 raise ConfigError(f"production needs {' and '.join(missing)} to be set")
             if len(secret) < 32:

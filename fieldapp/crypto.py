@@ -17,8 +17,9 @@ import os
 import re
 import uuid
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -101,9 +102,7 @@ def load_private_key(pkcs8_der: bytes) -> ec.EllipticCurvePrivateKey:
 
 def public_raw(private: ec.EllipticCurvePrivateKey | bytes) -> bytes:
     key = load_private_key(private) if isinstance(private, bytes) else private
-    return key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
+    return key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
 
 
 def load_public_raw(pub: bytes) -> ec.EllipticCurvePublicKey:
@@ -313,7 +312,7 @@ class KdfParams:
         return {"n": self.n, "r": self.r, "p": self.p}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "KdfParams":
+    def from_dict(cls, d: Mapping[str, Any]) -> KdfParams:
         n, r, p = int(d["n"]), int(d["r"]), int(d["p"])
         # Bounds stop a damaged record from asking for gigabytes of memory.
         if not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):

@@ -6,7 +6,8 @@ parameters and translated only at the boundary, so services stay free of Flask.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def N_(msgid: str) -> str:

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .errors import DomainError, N_
+from .errors import N_, DomainError
 
 log = logging.getLogger("fieldapp")
 
@@ -30,7 +30,11 @@ TITLES = {
 
 
 def problem(status: int, detail: str | None = None, **extra: object) -> Response:
-    body: dict[str, object] = {"type": "about:blank", "title": gettext(TITLES.get(status, TITLES[400])), "status": status}
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": gettext(TITLES.get(status, TITLES[400])),
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
     body.update(extra)
@@ -47,7 +51,9 @@ def _wants_problem_json() -> bool:
 def _answer(status: int, detail: str | None) -> Response | tuple[str, int]:
     if _wants_problem_json():
         return problem(status, detail)
-    return render_template("error.html", status=status, title=gettext(TITLES.get(status, TITLES[400])), detail=detail), status
+    return render_template(
+        "error.html", status=status, title=gettext(TITLES.get(status, TITLES[400])), detail=detail
+    ), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -60,8 +66,9 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 400
         detail = None
         if status == 413:
-            detail = gettext("El cuerpo de la solicitud supera el límite de %(limit)s bytes.",
-                             limit=app.config["MAX_CONTENT_LENGTH"])
+            detail = gettext(
+                "El cuerpo de la solicitud supera el límite de %(limit)s bytes.", limit=app.config["MAX_CONTENT_LENGTH"]
+            )
         response = _answer(status, detail)
         if status == 405 and isinstance(response, Response):
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])  # type: ignore[attr-defined]

@@ -51,8 +51,12 @@ class Browserless:
 
 @pytest.fixture
 def served(tmp_path):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "FIELDAPP_INSTANCE": str(tmp_path / "instance"), "FIELDAPP_SCRYPT_N": "1024",
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "FIELDAPP_INSTANCE": str(tmp_path / "instance"),
+        "FIELDAPP_SCRYPT_N": "1024",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("FIELDAPP_ENV", None)
     fieldapp = [sys.executable, "-m", "fieldapp"]
     subprocess.run([*fieldapp, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -87,17 +91,30 @@ def test_no_address_or_agent_in_log_or_database(served) -> None:
     answer, page = web.request("GET", setup_path)
     assert answer.status == 200
     csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
-    form = {"csrf_token": csrf, "username": "ana", "passphrase": LOGIN_PASS, "passphrase_again": LOGIN_PASS,
-            "key_passphrase": KEY_PASS, "key_passphrase_again": KEY_PASS}
-    answer, page = web.request("POST", setup_path, urlencode(form).encode(),
-                               {"Content-Type": "application/x-www-form-urlencoded"})
+    form = {
+        "csrf_token": csrf,
+        "username": "ana",
+        "passphrase": LOGIN_PASS,
+        "passphrase_again": LOGIN_PASS,
+        "key_passphrase": KEY_PASS,
+        "key_passphrase_again": KEY_PASS,
+    }
+    answer, page = web.request(
+        "POST", setup_path, urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert answer.status == 200, page[:500]
 
     subprocess.run([*fieldapp, "teams", "create", "Loreto"], env=env, check=True, capture_output=True)
-    code = subprocess.run([*fieldapp, "devices", "code", "--team", "Loreto"], env=env, check=True,
-                          capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    answer, body = web.request("POST", "/api/v1/enroll", json.dumps({"code": code}).encode(),
-                               {"Content-Type": "application/json"})
+    code = (
+        subprocess.run(
+            [*fieldapp, "devices", "code", "--team", "Loreto"], env=env, check=True, capture_output=True, text=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    answer, body = web.request(
+        "POST", "/api/v1/enroll", json.dumps({"code": code}).encode(), {"Content-Type": "application/json"}
+    )
     assert answer.status == 201
     token = json.loads(body)["device_token"]
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -147,8 +164,8 @@ def test_headers_on_every_kind_of_answer(app, client) -> None:
 
 
 def test_session_cookie_is_strict(app, client) -> None:
-    from fieldapp.services import setup
     from fieldapp.extensions import db
+    from fieldapp.services import setup
 
     with app.app_context():
         token = setup.issue_setup_token(db.session)

@@ -92,8 +92,13 @@ def test_bootstrap_lists_keys_forms_locales(org: Org, client) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer"}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
-     {"Authorization": "Bearer " + "x" * 500}],
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer " + "x" * 500},
+    ],
 )
 def test_bootstrap_needs_a_valid_token(org: Org, client, headers) -> None:
     assert_problem(client.get("/api/v1/bootstrap", headers=headers), 401)
@@ -307,5 +312,3 @@ def test_racing_requests_store_one(org: Org, app) -> None:
         assert column == ["duplicate"] * 5 + ["stored"], column
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Report)) == 20
-
-

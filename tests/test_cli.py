@@ -69,13 +69,19 @@ def test_device_list_and_revoke(runner, org: Org, client) -> None:
 def test_users_create_checks_passphrase_and_role(runner) -> None:
     weak = run(runner, "users", "create", "bea", "--role", "supervisor", env={"FIELDAPP_PASSPHRASE": "corta"}, ok=False)
     assert weak.exit_code != 0 and "al menos 10" in weak.output
-    common = run(runner, "users", "create", "bea", "--role", "supervisor",
-                 env={"FIELDAPP_PASSPHRASE": "1234567890"}, ok=False)
+    common = run(
+        runner, "users", "create", "bea", "--role", "supervisor", env={"FIELDAPP_PASSPHRASE": "1234567890"}, ok=False
+    )
     assert "fácil de adivinar" in common.output
-    assert run(runner, "users", "create", "bea", "--role", "boss", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE},
-               ok=False).exit_code != 0
-    prompted = run(runner, "users", "create", "bea", "--role", "supervisor",
-                   input=f"{LOGIN_PASSPHRASE}\n{LOGIN_PASSPHRASE}\n")
+    assert (
+        run(
+            runner, "users", "create", "bea", "--role", "boss", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE}, ok=False
+        ).exit_code
+        != 0
+    )
+    prompted = run(
+        runner, "users", "create", "bea", "--role", "supervisor", input=f"{LOGIN_PASSPHRASE}\n{LOGIN_PASSPHRASE}\n"
+    )
     assert LOGIN_PASSPHRASE not in prompted.output  # the prompt hides what is typed
 
 
@@ -91,6 +97,7 @@ def test_keys_create_list_and_recovery_file(runner, app, admin_with_key) -> None
         assert ADMIN_KEY not in grant.wrapped_private_key
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_private_key_never_stored_in_clear(runner, app, admin_with_key, tmp_path) -> None:
     kid, _, _ = admin_with_key
     with app.app_context():
@@ -100,7 +107,9 @@ def test_private_key_never_stored_in_clear(runner, app, admin_with_key, tmp_path
         db.engine.dispose()
     scalar = private.private_numbers().private_value.to_bytes(32, "big")
     der = crypto.private_der(private)
-    for f in tmp_path.rglob("*.db*"):
+    scanned = list(tmp_path.rglob("*.db*"))
+    assert scanned
+    for f in scanned:
         content = f.read_bytes()
         assert scalar not in content and der not in content
 
@@ -121,12 +130,14 @@ def test_keys_import_private_and_public(runner, app, tmp_path) -> None:
     run(runner, "users", "create", "ana", "--role", "admin", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE})
     key = ec.generate_private_key(ec.SECP256R1())
     private_pem = tmp_path / "org.pem"
-    private_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption()))
+    private_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     public_pem = tmp_path / "org.pub.pem"
     other = ec.generate_private_key(ec.SECP256R1())
-    public_pem.write_bytes(other.public_key().public_bytes(serialization.Encoding.PEM,
-                                                           serialization.PublicFormat.SubjectPublicKeyInfo))
+    public_pem.write_bytes(
+        other.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     assert "--holder" in run(runner, "keys", "import", str(private_pem), ok=False).output
     run(runner, "keys", "import", str(private_pem), "--holder", "ana", env={"FIELDAPP_PASSPHRASE": ADMIN_KEY})
     run(runner, "keys", "import", str(public_pem))
@@ -140,27 +151,69 @@ def test_keys_import_private_and_public(runner, app, tmp_path) -> None:
     rsa_like = tmp_path / "ed.pem"
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    rsa_like.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    assert "P-256" in run(runner, "keys", "import", str(rsa_like), "--holder", "ana",
-                          env={"FIELDAPP_PASSPHRASE": ADMIN_KEY}, ok=False).output
+    rsa_like.write_bytes(
+        ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    assert (
+        "P-256"
+        in run(
+            runner, "keys", "import", str(rsa_like), "--holder", "ana", env={"FIELDAPP_PASSPHRASE": ADMIN_KEY}, ok=False
+        ).output
+    )
 
 
 def test_keys_grant(runner, app, admin_with_key) -> None:
     kid, _, _ = admin_with_key
     run(runner, "users", "create", "sara", "--role", "supervisor", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE})
     run(runner, "users", "create", "tito", "--role", "translator", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE})
-    wrong = run(runner, "keys", "grant", "--to", "sara", "--as", "ana",
-                env={"FIELDAPP_PASSPHRASE": "no es la clave", "FIELDAPP_NEW_PASSPHRASE": "clave de sara 1"}, ok=False)
+    wrong = run(
+        runner,
+        "keys",
+        "grant",
+        "--to",
+        "sara",
+        "--as",
+        "ana",
+        env={"FIELDAPP_PASSPHRASE": "no es la clave", "FIELDAPP_NEW_PASSPHRASE": "clave de sara 1"},
+        ok=False,
+    )
     assert "no es correcta" in wrong.output
-    translator = run(runner, "keys", "grant", "--to", "tito", "--as", "ana",
-                     env={"FIELDAPP_PASSPHRASE": ADMIN_KEY, "FIELDAPP_NEW_PASSPHRASE": "clave de tito 1"}, ok=False)
+    translator = run(
+        runner,
+        "keys",
+        "grant",
+        "--to",
+        "tito",
+        "--as",
+        "ana",
+        env={"FIELDAPP_PASSPHRASE": ADMIN_KEY, "FIELDAPP_NEW_PASSPHRASE": "clave de tito 1"},
+        ok=False,
+    )
     assert "administrador o un supervisor" in translator.output
-    not_admin = run(runner, "keys", "grant", "--to", "ana", "--as", "sara",
-                    env={"FIELDAPP_PASSPHRASE": "x" * 12, "FIELDAPP_NEW_PASSPHRASE": "clave de ana 12"}, ok=False)
+    not_admin = run(
+        runner,
+        "keys",
+        "grant",
+        "--to",
+        "ana",
+        "--as",
+        "sara",
+        env={"FIELDAPP_PASSPHRASE": "x" * 12, "FIELDAPP_NEW_PASSPHRASE": "clave de ana 12"},
+        ok=False,
+    )
     assert "Solo un administrador" in not_admin.output
-    run(runner, "keys", "grant", "--to", "sara", "--as", "ana",
-        env={"FIELDAPP_PASSPHRASE": ADMIN_KEY, "FIELDAPP_NEW_PASSPHRASE": "clave de sara 1"})
+    run(
+        runner,
+        "keys",
+        "grant",
+        "--to",
+        "sara",
+        "--as",
+        "ana",
+        env={"FIELDAPP_PASSPHRASE": ADMIN_KEY, "FIELDAPP_NEW_PASSPHRASE": "clave de sara 1"},
+    )
     with app.app_context():
         sara = users.find_user(db.session, "sara")
         assert set(key_service.unlock(db.session, sara, "clave de sara 1")) == {kid}
@@ -168,12 +221,26 @@ def test_keys_grant(runner, app, admin_with_key) -> None:
 
 def test_keys_recover_after_forgotten_passphrase(runner, app, admin_with_key) -> None:
     kid, phrase, kit_path = admin_with_key
-    wrong = run(runner, "keys", "recover", str(kit_path), "--holder", "ana",
-                env={"FIELDAPP_RECOVERY_PHRASE": "abandon " * 11 + "about", "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
-                ok=False)
+    wrong = run(
+        runner,
+        "keys",
+        "recover",
+        str(kit_path),
+        "--holder",
+        "ana",
+        env={"FIELDAPP_RECOVERY_PHRASE": "abandon " * 11 + "about", "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
+        ok=False,
+    )
     assert "no abre" in wrong.output
-    run(runner, "keys", "recover", str(kit_path), "--holder", "ana",
-        env={"FIELDAPP_RECOVERY_PHRASE": phrase, "FIELDAPP_PASSPHRASE": "nueva frase 2027"})
+    run(
+        runner,
+        "keys",
+        "recover",
+        str(kit_path),
+        "--holder",
+        "ana",
+        env={"FIELDAPP_RECOVERY_PHRASE": phrase, "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
+    )
     with app.app_context():
         ana = users.find_user(db.session, "ana")
         assert set(key_service.unlock(db.session, ana, "nueva frase 2027")) == {kid}
@@ -185,8 +252,15 @@ def test_keys_recover_onto_an_empty_server(runner, app, admin_with_key) -> None:
         db.session.query(KeyGrant).delete()
         db.session.query(OrgKey).delete()
         db.session.commit()
-    run(runner, "keys", "recover", str(kit_path), "--holder", "ana",
-        env={"FIELDAPP_RECOVERY_PHRASE": phrase, "FIELDAPP_PASSPHRASE": "nueva frase 2027"})
+    run(
+        runner,
+        "keys",
+        "recover",
+        str(kit_path),
+        "--holder",
+        "ana",
+        env={"FIELDAPP_RECOVERY_PHRASE": phrase, "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
+    )
     [line] = run(runner, "keys", "list").output.strip().splitlines()
     assert line.split("\t")[:3] == [kid, "managed", "current"]
 
@@ -197,8 +271,17 @@ def test_export_jsonl_decrypts_everything(runner, app, org: Org, client, tmp_pat
     client.post("/api/v1/reports", json={"reports": envelopes}, headers=org.headers)
     out = tmp_path / "export" / "reports.jsonl"
     out.parent.mkdir()
-    result = run(runner, "export", "--as", "ana", "--format", "jsonl", "--out", str(out),
-                 env={"FIELDAPP_PASSPHRASE": KEY_PASSPHRASE})
+    result = run(
+        runner,
+        "export",
+        "--as",
+        "ana",
+        "--format",
+        "jsonl",
+        "--out",
+        str(out),
+        env={"FIELDAPP_PASSPHRASE": KEY_PASSPHRASE},
+    )
     assert "3" in result.output and "nota" not in result.output
     rows = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert sorted(r["document"]["answers"]["notes"] for r in rows) == [f"nota {i} — ñ" for i in range(3)]
@@ -220,11 +303,20 @@ def test_export_names_reports_it_cannot_open(runner, app, org: Org, client, tmp_
 
 def test_export_refuses_instance_folder_and_wrong_passphrase(runner, app, org: Org, tmp_path) -> None:
     inside = app.config["FIELDAPP"].instance_path / "leak.jsonl"
-    refused = run(runner, "export", "--as", "ana", "--out", str(inside), env={"FIELDAPP_PASSPHRASE": KEY_PASSPHRASE},
-                  ok=False)
+    refused = run(
+        runner, "export", "--as", "ana", "--out", str(inside), env={"FIELDAPP_PASSPHRASE": KEY_PASSPHRASE}, ok=False
+    )
     assert refused.exit_code != 0 and not inside.exists()
-    wrong = run(runner, "export", "--as", "ana", "--out", str(tmp_path / "x.jsonl"),
-                env={"FIELDAPP_PASSPHRASE": "otra cosa distinta"}, ok=False)
+    wrong = run(
+        runner,
+        "export",
+        "--as",
+        "ana",
+        "--out",
+        str(tmp_path / "x.jsonl"),
+        env={"FIELDAPP_PASSPHRASE": "otra cosa distinta"},
+        ok=False,
+    )
     assert "no es correcta" in wrong.output and "otra cosa" not in wrong.output
     assert not (tmp_path / "x.jsonl").exists()
 
@@ -232,8 +324,17 @@ def test_export_refuses_instance_folder_and_wrong_passphrase(runner, app, org: O
 def test_recovery_file_is_never_overwritten(runner, admin_with_key) -> None:
     kid, _, kit_path = admin_with_key
     before = kit_path.read_bytes()
-    result = run(runner, "keys", "rotate", "--holder", "ana", "--recovery-file", str(kit_path),
-                 env={"FIELDAPP_PASSPHRASE": ADMIN_KEY}, ok=False)
+    result = run(
+        runner,
+        "keys",
+        "rotate",
+        "--holder",
+        "ana",
+        "--recovery-file",
+        str(kit_path),
+        env={"FIELDAPP_PASSPHRASE": ADMIN_KEY},
+        ok=False,
+    )
     assert result.exit_code != 0 and kit_path.read_bytes() == before
     # Nothing was half-done: the rotation rolled back with the refusal.
     assert len(run(runner, "keys", "list").output.strip().splitlines()) == 1
@@ -247,5 +348,7 @@ def test_cli_never_prints_a_passphrase(runner, admin_with_key) -> None:
 def test_fieldapp_console_script_exists() -> None:
     import shutil
 
-    assert shutil.which("fieldapp", path=os.path.dirname(os.sys.executable)) or Path(os.sys.executable).with_name(
-        "fieldapp").exists()
+    assert (
+        shutil.which("fieldapp", path=os.path.dirname(os.sys.executable))
+        or Path(os.sys.executable).with_name("fieldapp").exists()
+    )

@@ -37,8 +37,12 @@ def test_production_refuses_missing_settings(tmp_path, environ, message) -> None
 
 def test_production_with_settings(tmp_path) -> None:
     config = Config.from_env(
-        {"FIELDAPP_ENV": "production", "FIELDAPP_INSTANCE": str(tmp_path), "FIELDAPP_SECRET_KEY": "s" * 40,
-         "FIELDAPP_DATABASE_URL": "postgresql+psycopg://u@h/db"}
+        {
+            "FIELDAPP_ENV": "production",
+            "FIELDAPP_INSTANCE": str(tmp_path),
+            "FIELDAPP_SECRET_KEY": "s" * 40,
+            "FIELDAPP_DATABASE_URL": "postgresql+psycopg://u@h/db",
+        }
     )
     assert config.is_production and config.secret_key == "s" * 40
 

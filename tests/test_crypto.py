@@ -86,7 +86,9 @@ def test_seal_and_open_round_trip_with_fresh_key() -> None:
 def test_concatenated_gzip_members_open_and_stay_bounded() -> None:
     doc = json.dumps({"a": "b" * 100}).encode()
     half = len(doc) // 2
-    envelope = crypto.seal_report(gzip.compress(doc[:half]) + gzip.compress(doc[half:]), PUB, "0b6c4b1e-6f0e-4c5e-9a55-3f0f5c2f6d11")
+    envelope = crypto.seal_report(
+        gzip.compress(doc[:half]) + gzip.compress(doc[half:]), PUB, "0b6c4b1e-6f0e-4c5e-9a55-3f0f5c2f6d11"
+    )
     assert crypto.open_envelope(envelope, {RECIPIENT["kid"]: PRIVATE}) == {"a": "b" * 100}
     bomb = gzip.compress(b" " * 600_000) * 2  # each member under the limit, together over it
     envelope = crypto.seal_report(bomb, PUB, "0b6c4b1e-6f0e-4c5e-9a55-3f0f5c2f6d11")

@@ -92,7 +92,7 @@ def post_reports(device: Device):  # type: ignore[no-untyped-def]
     body = read_json_object()
     batch = body.get("reports")
     if not isinstance(batch, list) or set(body) != {"reports"}:
-        raise Invalid(N_("El cuerpo debe ser {\"reports\": [sobre, …]}."))
+        raise Invalid(N_('El cuerpo debe ser {"reports": [sobre, …]}.'))
     if len(batch) > config.max_batch_reports:
         raise TooLarge(N_("Un lote lleva como máximo %(max)s informes."), max=config.max_batch_reports)
     outcomes = reports.store_reports(

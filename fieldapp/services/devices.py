@@ -119,5 +119,3 @@ def revoke(session: Session, device_id: int) -> Device:
     if device.revoked_on is None:
         device.revoked_on = today()
     return device
-
-

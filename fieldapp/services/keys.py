@@ -103,7 +103,9 @@ def import_pem(
 
 def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.EllipticCurvePrivateKey]:
     """Every private key `user` holds, unwrapped in memory only; a wrong passphrase opens none."""
-    grants = list(session.scalars(select(KeyGrant).where(KeyGrant.user_id == user.id).options(selectinload(KeyGrant.key))))
+    grants = list(
+        session.scalars(select(KeyGrant).where(KeyGrant.user_id == user.id).options(selectinload(KeyGrant.key)))
+    )
     if not grants:
         raise Forbidden(N_("El usuario «%(name)s» no tiene ninguna clave de la organización."), name=user.username)
     keys: dict[str, ec.EllipticCurvePrivateKey] = {}
@@ -144,9 +146,7 @@ def grant(
     return granted
 
 
-def recover(
-    session: Session, kit: bytes, phrase: str, holder: User, passphrase: str, kdf: crypto.KdfParams
-) -> OrgKey:
+def recover(session: Session, kit: bytes, phrase: str, holder: User, passphrase: str, kdf: crypto.KdfParams) -> OrgKey:
     """Restore a key from its recovery file and phrase, wrapped anew for `holder`."""
     _check_holder(holder)
     check_passphrase(passphrase)

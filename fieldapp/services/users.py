@@ -15,8 +15,18 @@ MIN_PASSPHRASE = 10
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # The commonest choices that pass a length rule; an attacker tries these first.
 _COMMON = {
-    "1234567890", "0123456789", "contraseña", "contrasena1", "password12", "password123",
-    "qwertyuiop", "123456789a", "abcdefghij", "fieldapp123", "contraseña1", "administrador",
+    "1234567890",
+    "0123456789",
+    "contraseña",
+    "contrasena1",
+    "password12",
+    "password123",
+    "qwertyuiop",
+    "123456789a",
+    "abcdefghij",
+    "fieldapp123",
+    "contraseña1",
+    "administrador",
 }
 
 
