@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
+from . import database  # noqa: F401  (registers the SQLite connection policy)
 from .config import Config
 from .extensions import babel, db, migrate
 
@@ -63,24 +62,3 @@ def _engine_options(url: str) -> dict[str, object]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
     return {"pool_pre_ping": True}
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
-    """WAL for concurrent readers, FULL sync so an acknowledged report survives a power cut."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        # Take transaction control from pysqlite so SAVEPOINT and BEGIN IMMEDIATE behave.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn):  # type: ignore[no-untyped-def]
-    """Writers queue for the lock at BEGIN, instead of failing when a read turns into a write."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -15,7 +15,7 @@ SETTINGS = settings(
 )
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
     max_leaves=25,
 )
@@ -100,10 +100,11 @@ def test_mutated_envelopes_store_exactly_what_is_valid(org: Org, client, app, da
 @SETTINGS
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
-    path=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="?#"), max_size=60),
+    path=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="?#[]"), max_size=60),
     body=st.binary(max_size=200),
 )
 def test_any_path_any_method(org: Org, client, app, method: str, path: str, body: bytes) -> None:
+    path = path.lstrip("/")  # "//x" would be read as a host name by the test client itself
     before = table_counts(app)
     for prefix in ("/api/v1/", "/", "/setup/"):
         answer = client.open(prefix + path, method=method, data=body, headers=org.headers)

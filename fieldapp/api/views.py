@@ -10,6 +10,7 @@ from flask_babel import gettext
 
 from ..config import Config
 from ..crypto import b64u_encode
+from ..database import end_read
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import available_locales
@@ -17,8 +18,6 @@ from ..models import Device
 from ..services import devices, forms, keys, reports
 from . import bp
 from .auth import device_required
-
-MAX_JSON_DEPTH = 20
 
 
 def _config() -> Config:
@@ -29,24 +28,8 @@ def _reject_constant(name: str) -> None:
     raise ValueError(name)
 
 
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth, stopping early past `limit` so hostile input costs little."""
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
-
-
 def read_json_object() -> dict[str, Any]:
-    """The body as a JSON object, or a clear 4xx: wrong type, bad UTF-8, bad JSON, NaN, too deep."""
+    """The body as a JSON object, or a clear 4xx: wrong type, bad UTF-8, bad JSON, NaN, nesting too deep."""
     if request.mimetype != "application/json":
         raise UnsupportedMedia(N_("El cuerpo debe ser JSON (Content-Type: application/json)."))
     raw = request.get_data(cache=False)
@@ -56,8 +39,6 @@ def read_json_object() -> dict[str, Any]:
         raise BadRequest(N_("El cuerpo no es JSON válido.")) from exc
     if not isinstance(body, dict):
         raise BadRequest(N_("El cuerpo debe ser un objeto JSON."))
-    if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise BadRequest(N_("El JSON está anidado demasiado profundo."))
     return body
 
 
@@ -80,6 +61,7 @@ def bootstrap(device: Device):  # type: ignore[no-untyped-def]
         {"kid": k.kid, "alg": "ECDH-P256", "pub": b64u_encode(k.public_key), "current": k.current}
         for k in keys.list_keys(db.session)
     ]
+    end_read(db.session, device)
     devices.mark_synced(db.session, device)
     db.session.commit()
     return jsonify(keys=org_keys, forms=forms.list_forms(), locales=available_locales())
@@ -89,15 +71,17 @@ def bootstrap(device: Device):  # type: ignore[no-untyped-def]
 @device_required
 def post_reports(device: Device):  # type: ignore[no-untyped-def]
     config = _config()
+    ours = reports.known_kids(db.session)
+    # The write lock is taken only for the insert below, not while the batch is parsed and checked.
+    end_read(db.session, device)
     body = read_json_object()
     batch = body.get("reports")
     if not isinstance(batch, list) or set(body) != {"reports"}:
         raise Invalid(N_('El cuerpo debe ser {"reports": [sobre, …]}.'))
     if len(batch) > config.max_batch_reports:
         raise TooLarge(N_("Un lote lleva como máximo %(max)s informes."), max=config.max_batch_reports)
-    outcomes = reports.store_reports(
-        db.session, device.team_id, batch, keys.known_kids(db.session), config.max_ct_bytes
-    )
+    checked = reports.check_batch(batch, ours, config.max_ct_bytes)
+    outcomes = reports.store_reports(db.session, device.team_id, checked)
     devices.mark_synced(db.session, device)
     # Answer only after the commit: a device deletes what we call stored.
     db.session.commit()

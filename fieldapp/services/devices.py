@@ -105,7 +105,12 @@ def authenticate(session: Session, token: str) -> Device:
 def mark_synced(session: Session, device: Device) -> None:
     """Keep only the date of the last sync: enough to spot a silent phone, too coarse to track one."""
     if device.last_sync_on != today():
-        device.last_sync_on = today()
+        session.execute(
+            update(Device)
+            .where(Device.id == device.id)
+            .values(last_sync_on=today())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def list_devices(session: Session) -> list[Device]:

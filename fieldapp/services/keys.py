@@ -168,10 +168,6 @@ def list_keys(session: Session) -> list[OrgKey]:
     return list(session.scalars(select(OrgKey).options(selectinload(OrgKey.grants)).order_by(OrgKey.id)))
 
 
-def known_kids(session: Session) -> set[str]:
-    return set(session.scalars(select(OrgKey.kid)))
-
-
 def find_key(session: Session, kid: str) -> OrgKey:
     key = _find_by_kid(session, kid)
     if key is None:

@@ -1,0 +1,191 @@
+"""Ingest throughput: the device API over real HTTP versus bare SQLAlchemy Core inserts of the same rows.
+
+The API side is the real `fieldapp serve` process; both sides use a fresh database of the same kind with the same settings (SQLite: WAL, synchronous=FULL),
+commit once per batch of 100, and run alternately in one process; the best of several rounds is reported.
+
+    python bench/ingest.py [--reports 3000] [--rounds 3] [--postgres-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+
+from fieldapp import create_app, crypto  # noqa: E402
+from fieldapp.config import Config  # noqa: E402
+from fieldapp.extensions import db  # noqa: E402
+from fieldapp.models import OrgKey, Report, today  # noqa: E402
+from fieldapp.services import devices  # noqa: E402
+
+BATCH = 100
+
+
+def sealed_envelopes(pub: bytes, count: int) -> list[dict]:
+    """~2 KB envelopes: a document with 1.4 KB of incompressible notes."""
+    envelopes = []
+    for _ in range(count):
+        notes = base64.b64encode(os.urandom(1050)).decode()
+        doc = {"form": "trafficking-report", "form_version": 1, "answers": {"notes": notes}}
+        envelopes.append(crypto.seal_document(doc, pub, str(uuid.uuid4())))
+    return envelopes
+
+
+def fresh_database(kind: str, workdir: Path, pg_url: str | None, name: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / (name + '.db')}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return pg_url.rsplit("/", 1)[0] + "/" + name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_api(url: str, workdir: Path, count: int, clients: int) -> tuple[float, int]:
+    """Serve with the real `fieldapp serve` process (as `make run` does) and sync from other threads."""
+    instance = workdir / "instance"
+    instance.mkdir(exist_ok=True)
+    app = create_app(Config(secret_key="b" * 40, database_url=url, instance_path=instance))
+    with app.app_context():
+        db.create_all()
+        pub = crypto.public_raw(crypto.generate_private_key())
+        db.session.add(OrgKey(kid=crypto.kid_for(pub), public_key=pub, current=True))
+        code = devices.issue_code(db.session, devices.create_team(db.session, "bench"), uses=1)
+        db.session.commit()
+        db.engine.dispose()
+    envelopes = sealed_envelopes(pub, count)
+    bodies = [json.dumps({"reports": envelopes[i : i + BATCH]}).encode() for i in range(0, count, BATCH)]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FIELDAPP_DATABASE_URL": url,
+        "FIELDAPP_INSTANCE": str(instance),
+        "FIELDAPP_ENV": "development",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fieldapp", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+
+        def call(method: str, path: str, body: bytes, headers: dict) -> dict:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request(method, path, body, headers)
+            answer = conn.getresponse()
+            data = json.loads(answer.read())
+            conn.close()
+            assert answer.status in (200, 201), data
+            return data
+
+        enrolled = call(
+            "POST", "/api/v1/enroll", json.dumps({"code": code}).encode(), {"Content-Type": "application/json"}
+        )
+        headers = {"Authorization": f"Bearer {enrolled['device_token']}", "Content-Type": "application/json"}
+        stored = [0] * clients
+
+        def sync(worker: int) -> None:
+            for body in bodies[worker::clients]:
+                results = call("POST", "/api/v1/reports", body, headers)["results"]
+                stored[worker] += sum(r["status"] == "stored" for r in results)
+
+        threads = [threading.Thread(target=sync, args=(w,)) for w in range(clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return elapsed, sum(stored)
+
+
+def run_raw(url: str, count: int) -> tuple[float, int]:
+    """The floor: the same rows, already built, inserted with SQLAlchemy Core, one commit per batch."""
+    engine = create_engine(url)
+    db.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO teams (id, name, created_on) VALUES (1, 'bench', :d)"), {"d": today()})
+    pub = crypto.public_raw(crypto.generate_private_key())
+    rows = []
+    for envelope in sealed_envelopes(pub, count):
+        envelope_text = json.dumps(envelope, separators=(",", ":"))
+        rows.append(
+            {
+                "rid": envelope["rid"],
+                "team_id": 1,
+                "kid": envelope["kid"],
+                "envelope": envelope_text,
+                "envelope_sha256": hashlib.sha256(envelope_text.encode()).hexdigest(),
+                "size": len(envelope_text),
+                "received_on": today(),
+            }
+        )
+    start = time.perf_counter()
+    for i in range(0, count, BATCH):
+        with engine.begin() as conn:
+            conn.execute(insert(Report.__table__), rows[i : i + BATCH])
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4], help="phones syncing at once")
+    parser.add_argument("--postgres-url", default=os.environ.get("FIELDAPP_TEST_DATABASE_URL"))
+    args = parser.parse_args()
+    kinds = ["sqlite"] + (["postgresql"] if args.postgres_url else [])
+    for kind in kinds:
+        for clients in args.clients:
+            best_api = best_raw = float("inf")
+            for round_no in range(args.rounds):
+                with tempfile.TemporaryDirectory() as tmp:
+                    work = Path(tmp)
+                    api_url = fresh_database(kind, work, args.postgres_url, f"bench_api_{round_no}")
+                    raw_url = fresh_database(kind, work, args.postgres_url, f"bench_raw_{round_no}")
+                    api_s, api_n = run_api(api_url, work, args.reports, clients)
+                    raw_s, raw_n = run_raw(raw_url, args.reports)
+                    assert api_n == raw_n == args.reports, (api_n, raw_n)
+                    best_api, best_raw = min(best_api, api_s), min(best_raw, raw_s)
+            api_rate, raw_rate = args.reports / best_api, args.reports / best_raw
+            print(
+                f"{kind:10s} clients={clients} reports={args.reports} batch={BATCH} "
+                f"api={api_rate:7.0f}/s  raw_insert={raw_rate:7.0f}/s  ratio(api/raw)={api_rate / raw_rate:.2f}"
+                "  target>=0.50"
+            )
+
+
+if __name__ == "__main__":
+    main()
