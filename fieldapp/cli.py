@@ -88,16 +88,28 @@ main.add_command(routes_command)
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Sirve la aplicación con el servidor integrado (sin registrar direcciones IP)."""
-    from werkzeug.serving import run_simple
-
-    from .security import AnonymousRequestHandler
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Procesos (gunicorn).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Hilos por proceso.")
+@click.option(
+    "--server",
+    type=click.Choice(["auto", "gunicorn", "werkzeug"]),
+    default="auto",
+    show_default=True,
+    help="auto: gunicorn donde funciona (Linux, macOS), si no el servidor integrado.",
+)
+def serve(host: str, port: int, workers: int, threads: int, server: str) -> None:
+    """Sirve la aplicación (sin registrar direcciones IP ni agentes de usuario)."""
+    from . import server as serving
 
     _configure_logging()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(_("fieldapp sirve en %(url)s", url=f"http://{host}:{port}/"))
     _print_setup_link_if_needed(host, port)
-    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=AnonymousRequestHandler)
+    use_gunicorn = server == "gunicorn" or (server == "auto" and serving.gunicorn_available())
+    if use_gunicorn:
+        db.engine.dispose()  # each worker opens its own connections
+        serving.serve_with_gunicorn(host, port, workers, threads)
+    else:
+        serving.serve_with_werkzeug(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
 
 
 @click.command("setup-link")

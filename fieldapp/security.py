@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 
 from flask import Flask, Response, request, session
@@ -88,6 +89,18 @@ def init_security(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
 
 
+# IPv4, and IPv6 written with colons (at least two groups): what a server library might print of a client.
+ADDRESS_RE = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b|\b[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b")
+
+
+class ScrubAddresses(logging.Filter):
+    """Rewrites any address a library puts in a log record (gunicorn names the client on bad requests)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = ADDRESS_RE.sub("-", record.getMessage()), ()
+        return True
+
+
 class AnonymousRequestHandler(WSGIRequestHandler):
     """Werkzeug's server, minus the client address and the time in its log lines."""
 
@@ -99,3 +112,20 @@ class AnonymousRequestHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args: object) -> None:
         logging.getLogger("werkzeug").log(logging.ERROR if type == "error" else logging.INFO, message, *args)
+
+
+def anonymous_gunicorn_logger() -> type:
+    """Gunicorn's logger with no access log at all and addresses scrubbed from its error log."""
+    from gunicorn import glogging
+
+    class AnonymousGunicornLogger(glogging.Logger):
+        error_fmt = "%(levelname)s gunicorn: %(message)s"  # no clock time, as in the app's own log
+
+        def setup(self, cfg):  # type: ignore[no-untyped-def]
+            super().setup(cfg)
+            self.error_log.addFilter(ScrubAddresses())
+
+        def access(self, *args: object, **kwargs: object) -> None:
+            pass  # an access log would hold addresses and user agents
+
+    return AnonymousGunicornLogger

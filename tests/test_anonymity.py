@@ -49,8 +49,8 @@ class Browserless:
         return answer, data
 
 
-@pytest.fixture
-def served(tmp_path):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["gunicorn", "werkzeug"])
+def served(request, tmp_path):  # type: ignore[no-untyped-def]
     env = {
         **os.environ,
         "FIELDAPP_INSTANCE": str(tmp_path / "instance"),
@@ -63,7 +63,9 @@ def served(tmp_path):  # type: ignore[no-untyped-def]
     port = free_port()
     out_path, log_path = tmp_path / "server.out", tmp_path / "server.log"
     with open(out_path, "wb") as out, open(log_path, "wb") as log:
-        server = subprocess.Popen([*fieldapp, "serve", "--port", str(port)], env=env, stdout=out, stderr=log)
+        server = subprocess.Popen(
+            [*fieldapp, "serve", "--port", str(port), "--server", request.param], env=env, stdout=out, stderr=log
+        )
         try:
             deadline = time.monotonic() + 30
             while "/setup/" not in out_path.read_text() or not _listening(port):
@@ -125,6 +127,14 @@ def test_no_address_or_agent_in_log_or_database(served) -> None:
     assert json.loads(body)["results"][0]["status"] == "stored"
     web.request("GET", "/no/such/page")
     web.request("POST", "/api/v1/reports", b"{", auth)
+    # Malformed HTTP is what makes server libraries log the client's address.
+    with socket.create_connection(("127.0.0.1", port), source_address=(SOURCE_IP, 0)) as raw:
+        raw.sendall(b"GARBAGE\x01 / HTTP/9.9\r\nUser-Agent: " + agent.encode() + b"\r\n\r\n")
+        raw.settimeout(5)
+        try:
+            raw.recv(1024)
+        except OSError:
+            pass
     time.sleep(0.3)
 
     log = log_path.read_text()

@@ -11,7 +11,6 @@ from flask import request
 from ..database import read_snapshot
 from ..errors import N_, Unauthorized
 from ..extensions import db
-from ..models import Device
 from ..services import devices
 
 
@@ -22,7 +21,7 @@ def device_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
             raise Unauthorized(N_("Falta el token del dispositivo."))
         read_snapshot(db.session)  # the view ends this read before it writes anything
-        device: Device = devices.authenticate(db.session, token.strip())
+        device = devices.authenticate(db.session, token.strip())
         return view(device, *args, **kwargs)
 
     return wrapper

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -10,12 +11,12 @@ from flask_babel import gettext
 
 from ..config import Config
 from ..crypto import b64u_encode
-from ..database import end_read
+from ..database import WriterQueue, end_read
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import available_locales
-from ..models import Device
 from ..services import devices, forms, keys, reports
+from ..services.devices import AuthenticatedDevice
 from . import bp
 from .auth import device_required
 
@@ -56,12 +57,12 @@ def enroll():  # type: ignore[no-untyped-def]
 
 @bp.get("/bootstrap")
 @device_required
-def bootstrap(device: Device):  # type: ignore[no-untyped-def]
+def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
     org_keys = [
         {"kid": k.kid, "alg": "ECDH-P256", "pub": b64u_encode(k.public_key), "current": k.current}
         for k in keys.list_keys(db.session)
     ]
-    end_read(db.session, device)
+    end_read(db.session)
     devices.mark_synced(db.session, device)
     db.session.commit()
     return jsonify(keys=org_keys, forms=forms.list_forms(), locales=available_locales())
@@ -69,11 +70,11 @@ def bootstrap(device: Device):  # type: ignore[no-untyped-def]
 
 @bp.post("/reports")
 @device_required
-def post_reports(device: Device):  # type: ignore[no-untyped-def]
+def post_reports(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
     config = _config()
     ours = reports.known_kids(db.session)
     # The write lock is taken only for the insert below, not while the batch is parsed and checked.
-    end_read(db.session, device)
+    end_read(db.session)
     body = read_json_object()
     batch = body.get("reports")
     if not isinstance(batch, list) or set(body) != {"reports"}:
@@ -81,10 +82,12 @@ def post_reports(device: Device):  # type: ignore[no-untyped-def]
     if len(batch) > config.max_batch_reports:
         raise TooLarge(N_("Un lote lleva como máximo %(max)s informes."), max=config.max_batch_reports)
     checked = reports.check_batch(batch, ours, config.max_ct_bytes)
-    outcomes = reports.store_reports(db.session, device.team_id, checked)
-    devices.mark_synced(db.session, device)
-    # Answer only after the commit: a device deletes what we call stored.
-    db.session.commit()
+    queue: WriterQueue | None = current_app.extensions["fieldapp.writer_queue"]
+    with queue.turn(db.session) if queue else nullcontext():
+        outcomes = reports.store_reports(db.session, device.team_id, checked)
+        devices.mark_synced(db.session, device)
+        # Answer only after the commit: a device deletes what we call stored.
+        db.session.commit()
     results = []
     for outcome in outcomes:
         result: dict[str, Any] = {"rid": outcome.rid, "status": outcome.status}

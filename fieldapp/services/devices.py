@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -95,14 +96,27 @@ def enroll(session: Session, code: str) -> tuple[Device, str]:
     return device, token
 
 
-def authenticate(session: Session, token: str) -> Device:
-    device = session.scalar(select(Device).where(Device.token_hash == token_digest(token)))
-    if device is None or device.revoked_on is not None:
+@dataclass(frozen=True)
+class AuthenticatedDevice:
+    """What a device request needs to know about its phone; plain values, valid after the read ends."""
+
+    id: int
+    team_id: int
+    last_sync_on: dt.date | None
+
+
+def authenticate(session: Session, token: str) -> AuthenticatedDevice:
+    row = session.execute(
+        select(Device.id, Device.team_id, Device.last_sync_on, Device.revoked_on).where(
+            Device.token_hash == token_digest(token)
+        )
+    ).first()
+    if row is None or row.revoked_on is not None:
         raise Unauthorized(N_("Este teléfono no está inscrito o fue desconectado del equipo."))
-    return device
+    return AuthenticatedDevice(row.id, row.team_id, row.last_sync_on)
 
 
-def mark_synced(session: Session, device: Device) -> None:
+def mark_synced(session: Session, device: AuthenticatedDevice) -> None:
     """Keep only the date of the last sync: enough to spot a silent phone, too coarse to track one."""
     if device.last_sync_on != today():
         session.execute(

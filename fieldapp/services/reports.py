@@ -22,7 +22,8 @@ from ..models import OrgKey, Report, today
 
 UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ENVELOPE_FIELDS = ("v", "rid", "kid", "epk", "iv", "ct", "att")
-REQUIRED_FIELDS = frozenset(ENVELOPE_FIELDS) - {"att"}
+ALL_FIELDS = frozenset(ENVELOPE_FIELDS)
+REQUIRED_FIELDS = ALL_FIELDS - {"att"}
 MAX_ATTACHMENTS = 16
 MAX_CHUNKS = 4096  # 1 GiB at 256 KiB a chunk
 
@@ -84,12 +85,12 @@ def check_envelope(envelope: object, known_kids: set[str], max_ct_bytes: int) ->
     """
     if not isinstance(envelope, dict):
         raise Invalid(N_("Cada informe debe ser un objeto JSON."))
-    unknown = set(envelope) - set(ENVELOPE_FIELDS)
-    if unknown:
-        raise Invalid(N_("Campo desconocido en el sobre: %(field)s."), field=sorted(unknown)[0][:40])
-    missing = REQUIRED_FIELDS - set(envelope)
-    if missing:
-        raise Invalid(N_("Falta el campo «%(field)s» en el sobre."), field=sorted(missing)[0])
+    fields = envelope.keys()
+    if not fields <= ALL_FIELDS:
+        unknown = sorted(str(f) for f in fields - ALL_FIELDS)[0][:40]
+        raise Invalid(N_("Campo desconocido en el sobre: %(field)s."), field=unknown)
+    if not REQUIRED_FIELDS <= fields:
+        raise Invalid(N_("Falta el campo «%(field)s» en el sobre."), field=sorted(REQUIRED_FIELDS - fields)[0])
     if type(envelope["v"]) is not int or envelope["v"] != crypto.ENVELOPE_VERSION:
         raise Invalid(N_("Versión de sobre no admitida."))
     rid = envelope["rid"]
@@ -109,7 +110,7 @@ def check_envelope(envelope: object, known_kids: set[str], max_ct_bytes: int) ->
     text = (
         f'{{"v":1,"rid":"{rid}","kid":"{kid}","epk":"{envelope["epk"]}","iv":"{envelope["iv"]}","ct":"{envelope["ct"]}"'
     )
-    att = _check_attachments(envelope.get("att", []))
+    att = _check_attachments(envelope["att"]) if "att" in fields else None
     text += f',"att":{json.dumps(att, separators=(",", ":"))}}}' if att else "}"
     return CheckedEnvelope(rid, kid, text, hashlib.sha256(text.encode()).hexdigest())
 
