@@ -89,7 +89,13 @@ main.add_command(routes_command)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Procesos (gunicorn).")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Hilos por proceso.")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Hilos por proceso; más de 1 solo sin un proxy que reciba completo el cuerpo de cada solicitud.",
+)
 @click.option(
     "--server",
     type=click.Choice(["auto", "gunicorn", "werkzeug"]),

@@ -1,8 +1,10 @@
 """Serving the app: gunicorn worker processes where gunicorn runs (POSIX), werkzeug's threaded server elsewhere.
 
-Several processes let a 2-core base laptop use both cores (one CPython process is bound to one);
-gthread workers keep a phone uploading over a slow link from holding a whole process.
-Neither server logs a client address or user agent.
+Several processes let a 2-core base laptop use both cores (one CPython process is bound to one). The
+default is one thread per process, the fastest for this CPU-bound work (threads of one process contend
+for its interpreter lock), which assumes what every phone-facing deployment has anyway: a TLS proxy that
+receives each request body whole before passing it on (nginx does by default), so a slow phone upload
+never holds a process. Without such a proxy, run more threads. Neither server logs an address or agent.
 """
 
 from __future__ import annotations
