@@ -338,10 +338,9 @@ def keys_recover(kit_file: str, holder: str) -> None:
 def keys_list() -> None:
     """Lista las claves: kid, modo, actual, creada, retirada."""
     for key in keys.list_keys(db.session):
-        mode = "managed" if key.grants else "offline"
         retired = key.retired_on.isoformat() if key.retired_on else "-"
         current = "current" if key.current else "-"
-        click.echo(f"{key.kid}\t{mode}\t{current}\t{key.created_on.isoformat()}\t{retired}")
+        click.echo(f"{key.kid}\t{key.mode}\t{current}\t{key.created_on.isoformat()}\t{retired}")
 
 
 # ---------------------------------------------------------------- export

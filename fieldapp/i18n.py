@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
@@ -11,8 +12,9 @@ DEFAULT_LOCALE = "es"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
 
+@cache
 def available_locales() -> list[str]:
-    """Spanish (the source) plus every language with a compiled catalog."""
+    """Spanish (the source) plus every language with a compiled catalog, read once per process."""
     found = sorted(p.parent.parent.name for p in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.mo"))
     return [DEFAULT_LOCALE] + [code for code in found if code != DEFAULT_LOCALE]
 

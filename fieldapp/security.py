@@ -43,7 +43,7 @@ STATIC_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "geolocation=(), camera=(self), microphone=(self), interest-cohort=()",
+    "Permissions-Policy": "geolocation=(), camera=(self), microphone=(self)",
 }
 
 

@@ -352,3 +352,19 @@ def test_fieldapp_console_script_exists() -> None:
         shutil.which("fieldapp", path=os.path.dirname(os.sys.executable))
         or Path(os.sys.executable).with_name("fieldapp").exists()
     )
+
+
+def test_keys_recover_catches_a_mistyped_phrase(runner, admin_with_key) -> None:
+    _, _, kit_path = admin_with_key
+    typo = " ".join(["abandon"] * 12)  # real words, wrong checksum
+    result = run(
+        runner,
+        "keys",
+        "recover",
+        str(kit_path),
+        "--holder",
+        "ana",
+        env={"FIELDAPP_RECOVERY_PHRASE": typo, "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
+        ok=False,
+    )
+    assert "tiene un error" in result.output

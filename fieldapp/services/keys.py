@@ -150,6 +150,8 @@ def recover(session: Session, kit: bytes, phrase: str, holder: User, passphrase:
     """Restore a key from its recovery file and phrase, wrapped anew for `holder`."""
     _check_holder(holder)
     check_passphrase(passphrase)
+    if not crypto.check_recovery_phrase(phrase):
+        raise Invalid(N_("La frase de recuperación tiene un error: revise cada una de las 12 palabras."))
     try:
         der = crypto.open_recovery_kit(kit, phrase)
     except crypto.UnwrapError as exc:
@@ -166,10 +168,3 @@ def recover(session: Session, kit: bytes, phrase: str, holder: User, passphrase:
 
 def list_keys(session: Session) -> list[OrgKey]:
     return list(session.scalars(select(OrgKey).options(selectinload(OrgKey.grants)).order_by(OrgKey.id)))
-
-
-def find_key(session: Session, kid: str) -> OrgKey:
-    key = _find_by_kid(session, kid)
-    if key is None:
-        raise NotFound(N_("No existe la clave %(kid)s."), kid=kid)
-    return key

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -191,7 +191,3 @@ def store_reports(session: Session, team_id: int, checked: list[CheckedEnvelope 
 
 def known_kids(session: Session) -> set[str]:
     return set(session.scalars(select(OrgKey.kid)))
-
-
-def count_reports(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Report)) or 0
