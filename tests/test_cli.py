@@ -30,6 +30,11 @@ def run(runner, *args, env=None, input=None, ok=True):  # type: ignore[no-untype
     return result
 
 
+def recover(runner, kit_path, phrase: str, ok: bool = True):  # type: ignore[no-untyped-def]
+    env = {"FIELDAPP_RECOVERY_PHRASE": phrase, "FIELDAPP_PASSPHRASE": "nueva frase 2027"}
+    return run(runner, "keys", "recover", str(kit_path), "--holder", "ana", env=env, ok=ok)
+
+
 @pytest.fixture
 def admin_with_key(runner, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
@@ -164,56 +169,22 @@ def test_keys_import_private_and_public(runner, app, tmp_path) -> None:
     )
 
 
+def grant(runner, to: str, by: str, passphrase: str, new_passphrase: str, ok: bool = True):  # type: ignore[no-untyped-def]
+    env = {"FIELDAPP_PASSPHRASE": passphrase, "FIELDAPP_NEW_PASSPHRASE": new_passphrase}
+    return run(runner, "keys", "grant", "--to", to, "--as", by, env=env, ok=ok)
+
+
 def test_keys_grant(runner, app, admin_with_key) -> None:
     kid, _, _ = admin_with_key
     run(runner, "users", "create", "sara", "--role", "supervisor", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE})
     run(runner, "users", "create", "tito", "--role", "translator", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE})
-    wrong = run(
-        runner,
-        "keys",
-        "grant",
-        "--to",
-        "sara",
-        "--as",
-        "ana",
-        env={"FIELDAPP_PASSPHRASE": "no es la clave", "FIELDAPP_NEW_PASSPHRASE": "clave de sara 1"},
-        ok=False,
-    )
+    wrong = grant(runner, "sara", "ana", "no es la clave", "clave de sara 1", ok=False)
     assert "no es correcta" in wrong.output
-    translator = run(
-        runner,
-        "keys",
-        "grant",
-        "--to",
-        "tito",
-        "--as",
-        "ana",
-        env={"FIELDAPP_PASSPHRASE": ADMIN_KEY, "FIELDAPP_NEW_PASSPHRASE": "clave de tito 1"},
-        ok=False,
-    )
+    translator = grant(runner, "tito", "ana", ADMIN_KEY, "clave de tito 1", ok=False)
     assert "administrador o un supervisor" in translator.output
-    not_admin = run(
-        runner,
-        "keys",
-        "grant",
-        "--to",
-        "ana",
-        "--as",
-        "sara",
-        env={"FIELDAPP_PASSPHRASE": "x" * 12, "FIELDAPP_NEW_PASSPHRASE": "clave de ana 12"},
-        ok=False,
-    )
+    not_admin = grant(runner, "ana", "sara", "x" * 12, "clave de ana 12", ok=False)
     assert "Solo un administrador" in not_admin.output
-    run(
-        runner,
-        "keys",
-        "grant",
-        "--to",
-        "sara",
-        "--as",
-        "ana",
-        env={"FIELDAPP_PASSPHRASE": ADMIN_KEY, "FIELDAPP_NEW_PASSPHRASE": "clave de sara 1"},
-    )
+    grant(runner, "sara", "ana", ADMIN_KEY, "clave de sara 1")
     with app.app_context():
         sara = users.find_user(db.session, "sara")
         assert set(key_service.unlock(db.session, sara, "clave de sara 1")) == {kid}
@@ -221,26 +192,9 @@ def test_keys_grant(runner, app, admin_with_key) -> None:
 
 def test_keys_recover_after_forgotten_passphrase(runner, app, admin_with_key) -> None:
     kid, phrase, kit_path = admin_with_key
-    wrong = run(
-        runner,
-        "keys",
-        "recover",
-        str(kit_path),
-        "--holder",
-        "ana",
-        env={"FIELDAPP_RECOVERY_PHRASE": "abandon " * 11 + "about", "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
-        ok=False,
-    )
+    wrong = recover(runner, kit_path, "abandon " * 11 + "about", ok=False)
     assert "no abre" in wrong.output
-    run(
-        runner,
-        "keys",
-        "recover",
-        str(kit_path),
-        "--holder",
-        "ana",
-        env={"FIELDAPP_RECOVERY_PHRASE": phrase, "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
-    )
+    recover(runner, kit_path, phrase)
     with app.app_context():
         ana = users.find_user(db.session, "ana")
         assert set(key_service.unlock(db.session, ana, "nueva frase 2027")) == {kid}
@@ -252,15 +206,7 @@ def test_keys_recover_onto_an_empty_server(runner, app, admin_with_key) -> None:
         db.session.query(KeyGrant).delete()
         db.session.query(OrgKey).delete()
         db.session.commit()
-    run(
-        runner,
-        "keys",
-        "recover",
-        str(kit_path),
-        "--holder",
-        "ana",
-        env={"FIELDAPP_RECOVERY_PHRASE": phrase, "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
-    )
+    recover(runner, kit_path, phrase)
     [line] = run(runner, "keys", "list").output.strip().splitlines()
     assert line.split("\t")[:3] == [kid, "managed", "current"]
 
@@ -357,14 +303,5 @@ def test_fieldapp_console_script_exists() -> None:
 def test_keys_recover_catches_a_mistyped_phrase(runner, admin_with_key) -> None:
     _, _, kit_path = admin_with_key
     typo = " ".join(["abandon"] * 12)  # real words, wrong checksum
-    result = run(
-        runner,
-        "keys",
-        "recover",
-        str(kit_path),
-        "--holder",
-        "ana",
-        env={"FIELDAPP_RECOVERY_PHRASE": typo, "FIELDAPP_PASSPHRASE": "nueva frase 2027"},
-        ok=False,
-    )
+    result = recover(runner, kit_path, typo, ok=False)
     assert "tiene un error" in result.output
