@@ -49,9 +49,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     from .api import bp as api_bp
     from .dashboard import bp as dashboard_bp
+    from .web import bp as web_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(web_bp)
 
     from .cli import register_commands
 

@@ -1,0 +1,56 @@
+"""What the service worker caches for offline use, and its version: a hash of exactly that content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Flask
+
+# Served by views rather than from static/: the shell page and the manifest.
+SHELL_URLS = ("/", "/manifest.webmanifest")
+STATIC_KINDS = ("js", "css", "icons")
+
+
+@cache
+def _static_files(static_folder: str) -> tuple[tuple[str, str], ...]:
+    """(url, sha256) of every static file the app needs offline, read once per process."""
+    root = Path(static_folder)
+    files = []
+    for kind in STATIC_KINDS:
+        for path in sorted((root / kind).rglob("*")):
+            if path.is_file():
+                files.append(
+                    (f"/static/{path.relative_to(root).as_posix()}", hashlib.sha256(path.read_bytes()).hexdigest())
+                )
+    return tuple(files)
+
+
+def precache_urls(app: Flask) -> list[str]:
+    return list(SHELL_URLS) + [url for url, _ in _static_files(app.static_folder or "")]
+
+
+def version(app: Flask) -> str:
+    """Changes whenever any cached byte changes: templates, static files or the worker itself."""
+    digest = hashlib.sha256()
+    templates = Path(app.root_path) / "templates"
+    for name in ("app.html", "manifest.webmanifest"):
+        digest.update((templates / name).read_bytes())
+    for url, file_hash in _static_files(app.static_folder or ""):
+        digest.update(f"{url}:{file_hash}\n".encode())
+    digest.update(_worker_template(app.static_folder or "").encode())
+    return digest.hexdigest()[:16]
+
+
+@cache
+def _worker_template(static_folder: str) -> str:
+    return (Path(static_folder) / "sw.js").read_text("utf-8")
+
+
+def service_worker_source(app: Flask) -> str:
+    source = _worker_template(app.static_folder or "")
+    return source.replace('"__FIELDAPP_VERSION__"', json.dumps(version(app))).replace(
+        '["__FIELDAPP_PRECACHE__"]', json.dumps(precache_urls(app))
+    )

@@ -1,0 +1,35 @@
+// The service worker: the app shell from a versioned cache, so the app works offline after one visit.
+// The version and the list are filled in by the server from a hash of exactly what is cached.
+const VERSION = "__FIELDAPP_VERSION__";
+const PRECACHE = ["__FIELDAPP_PRECACHE__"];
+const CACHE = `fieldapp-shell-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  // No skipWaiting here: a new version waits until the page, when idle, asks it to take over.
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((names) =>
+        Promise.all(names.filter((n) => n.startsWith("fieldapp-shell-") && n !== CACHE).map((n) => caches.delete(n))),
+      )
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data === "take-over") self.skipWaiting();
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return; // uploads always go to the network, untouched
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/") || url.pathname === "/sw.js") return;
+  // The shell is one page whatever its query (?lang=…); other pages (the dashboard) are not the app's.
+  const lookup = url.pathname === "/" ? "/" : request;
+  event.respondWith(caches.open(CACHE).then((cache) => cache.match(lookup).then((hit) => hit || fetch(request))));
+});
