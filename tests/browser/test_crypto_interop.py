@@ -58,7 +58,7 @@ def test_python_opens_what_the_browser_seals(page, live_server) -> None:
     assert crypto.open_envelope(envelope, {live_server.kid: live_server.private}) == doc
     # The browser's kid and base64url agree with Python's on the same key.
     kid = page.evaluate(
-        "async ([pub]) => (await import('/static/js/crypto.js')).kidFor((await import('/static/js/crypto.js')).b64uDecode(pub))",
+        "async ([pub]) => { const c = await import('/static/js/crypto.js'); return c.kidFor(c.b64uDecode(pub)); }",
         [pub],
     )
     assert kid == live_server.kid
@@ -69,7 +69,10 @@ def test_every_vector_envelope_opens_in_python_after_a_browser_round_trip(page, 
     page.goto(live_server.url + "/")
     fields = [v["envelope"][name] for v in VECTORS["envelopes"] for name in ("epk", "iv", "ct")]
     back = page.evaluate(
-        "async ([fields]) => { const c = await import('/static/js/crypto.js'); return fields.map((f) => c.b64uEncode(c.b64uDecode(f))); }",
+        """async ([fields]) => {
+          const c = await import('/static/js/crypto.js');
+          return fields.map((f) => c.b64uEncode(c.b64uDecode(f)));
+        }""",
         [fields],
     )
     assert back == fields
