@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from fieldapp import create_app, crypto
 from fieldapp.extensions import db
 from fieldapp.models import Role
+from fieldapp.security import AnonymousRequestHandler
 from fieldapp.services import devices, keys, users
 
 from ..conftest import FAST_KDF, KEY_PASSPHRASE, LOGIN_PASSPHRASE, make_config
@@ -61,7 +62,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         devices.create_team(db.session, "Puno 1")
         kid = new.key.kid
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=AnonymousRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield LiveServer(
@@ -88,3 +89,55 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+# ---------------------------------------------------------------- helpers that act as the field worker
+
+
+def enrol(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/")
+    page.fill("#code", live_server.enrollment_code())
+    page.click("text=Conectar este teléfono")
+    page.wait_for_selector("h1:text('Informes')")
+
+
+def wait_for_service_worker(page: Page) -> None:
+    """Until the worker has cached the shell and controls the page: from then on it works offline."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+
+
+def queued(page: Page) -> int:
+    return int(page.inner_text('[data-testid="queued"]'))
+
+
+def wait_for_queued(page: Page, count: int, timeout: float = 20000) -> None:
+    page.wait_for_function(
+        "n => { const q = document.querySelector('[data-testid=\"queued\"]'); return q && Number(q.textContent) === n; }",
+        arg=count,
+        timeout=timeout,
+    )
+
+
+def save_report(page: Page, notes: str, department: str = "17", quick: bool = False) -> None:
+    page.click("text=Informe rápido" if quick else "text=Nuevo informe")
+    page.select_option("#f-department", department)
+    page.check("input[name=place_kind][value=mining_camp]")
+    page.check("input[name=exploitation_type][value=ForcedLabour]")
+    if not quick:
+        page.check("input[name=sector][value=B_MiningAndQuarrying]")
+        page.check("input[name=forced_labour_indicators][value=debt_bondage]")
+        page.fill("#f-notes", notes)
+    page.click("text=Guardar y cifrar")
+    page.wait_for_selector("text=Informe guardado y cifrado")
+
+
+def exported_documents(live_server: LiveServer, tmp_path: Path) -> list[dict]:
+    """What a supervisor's `fieldapp export` decrypts, as documents."""
+    import json
+
+    out = tmp_path / "export.jsonl"
+    result = live_server.app.test_cli_runner().invoke(
+        args=["export", "--as", "ana", "--out", str(out)], env={"FIELDAPP_PASSPHRASE": KEY_PASSPHRASE}
+    )
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["document"] for line in out.read_text("utf-8").splitlines()]

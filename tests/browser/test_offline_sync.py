@@ -1,0 +1,34 @@
+"""The field worker's day without signal: nothing lost, nothing doubled, everything sent when signal returns."""
+
+from __future__ import annotations
+
+import uuid
+
+from .conftest import enrol, exported_documents, queued, save_report, wait_for_queued, wait_for_service_worker
+
+
+def test_offline_reports_survive_reloads_and_sync_exactly_once(page, context, live_server, tmp_path) -> None:
+    enrol(page, live_server)
+    wait_for_service_worker(page)
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("h1:text('Informes')")  # the shell came from the service worker
+    tag = uuid.uuid4().hex
+    for i in range(3):
+        save_report(page, f"{tag} informe {i} — Ñuñoa")
+    page.reload()
+    page.wait_for_selector("h1:text('Informes')")
+    assert queued(page) == 3
+    context.set_offline(False)
+    wait_for_queued(page, 0)
+    page.wait_for_selector("text=Último envío")
+    mine = [d for d in exported_documents(live_server, tmp_path) if tag in d["answers"].get("notes", "")]
+    assert sorted(d["answers"]["notes"] for d in mine) == [f"{tag} informe {i} — Ñuñoa" for i in range(3)]
+    for doc in mine:
+        assert doc["form"] == "trafficking-report" and doc["form_version"] == 1
+        assert doc["answers"]["department"] == "17"
+        assert doc["answers"]["place_kind"] == "mining_camp"
+        assert doc["answers"]["exploitation_type"] == ["ForcedLabour"]
+        assert doc["answers"]["sector"] == "B_MiningAndQuarrying"
+        assert doc["answers"]["forced_labour_indicators"] == ["debt_bondage"]
+        assert "province" not in doc["answers"] and "urgent" not in doc["answers"]
