@@ -112,7 +112,7 @@ def queued(page: Page) -> int:
 
 def wait_for_queued(page: Page, count: int, timeout: float = 20000) -> None:
     page.wait_for_function(
-        "n => { const q = document.querySelector('[data-testid=\"queued\"]'); return q && Number(q.textContent) === n; }",
+        "n => Number(document.querySelector('[data-testid=queued]')?.textContent) === n",
         arg=count,
         timeout=timeout,
     )
