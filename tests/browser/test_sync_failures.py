@@ -1,0 +1,119 @@
+"""Sync under failure: a lost answer, a server that is down, a page closed mid-batch. Never lost, never doubled."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from fieldapp.extensions import db
+from fieldapp.models import Report
+
+from .conftest import enrol, queued, save_report, wait_for_queued
+
+OUTBOX_RIDS = "async () => (await (await import('/static/js/db.js')).outboxEntries()).map((e) => e.rid)"
+
+
+@pytest.fixture
+def api_context(browser):  # type: ignore[no-untyped-def]
+    # Routing sees the page's own requests; the service worker is not what these tests are about.
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, service_workers="block")
+    yield ctx
+    ctx.close()
+
+
+def stored_count(live_server, rids: list[str]) -> dict[str, int]:
+    with live_server.app.app_context():
+        rows = db.session.execute(
+            select(Report.rid, func.count()).where(Report.rid.in_(rids)).group_by(Report.rid)
+        ).all()
+        db.session.remove()
+    return {rid: count for rid, count in rows}
+
+
+def wait_until(page, condition, seconds: float = 10) -> None:  # type: ignore[no-untyped-def]
+    """Lets Playwright run route handlers while waiting for something they record."""
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("condition not met in time")
+
+
+def queue_offline(page, context, live_server, count: int) -> list[str]:
+    enrol(page, live_server)
+    context.set_offline(True)
+    for i in range(count):
+        save_report(page, f"{uuid.uuid4().hex} {i}", quick=True)
+    wait_for_queued(page, count)
+    return page.evaluate(OUTBOX_RIDS)
+
+
+def test_answer_lost_after_the_server_stored_the_batch(api_context, live_server) -> None:
+    page = api_context.new_page()
+    rids = queue_offline(page, api_context, live_server, 3)
+    lost = []
+
+    def lose_first_answer(route) -> None:  # type: ignore[no-untyped-def]
+        if not lost:
+            route.fetch()  # the request reaches the server, which stores the batch
+            lost.append(True)
+            route.abort("connectionreset")  # ... and its answer never reaches the phone
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/reports", lose_first_answer)
+    api_context.set_offline(False)
+    wait_until(page, lambda: lost)
+    page.wait_for_timeout(200)  # the phone sees the cut, not an answer (its retry comes seconds later)
+    assert sorted(page.evaluate(OUTBOX_RIDS)) == sorted(rids)  # so it kept every report
+    wait_for_queued(page, 0, timeout=30000)
+    assert stored_count(live_server, rids) == {rid: 1 for rid in rids}
+
+
+def test_server_down_then_back_without_reload(api_context, live_server) -> None:
+    page = api_context.new_page()
+    rids = queue_offline(page, api_context, live_server, 2)
+    failures = []
+
+    def unavailable_twice(route) -> None:  # type: ignore[no-untyped-def]
+        if len(failures) < 2:
+            failures.append(True)
+            body = json.dumps({"type": "about:blank", "title": "Servicio no disponible", "status": 503})
+            route.fulfill(status=503, content_type="application/problem+json", body=body)
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/reports", unavailable_twice)
+    api_context.set_offline(False)
+    page.wait_for_selector("text=El servidor no está disponible")
+    assert queued(page) == 2  # a 5xx is not delivered
+    wait_for_queued(page, 0, timeout=30000)  # the backoff retried by itself
+    assert len(failures) == 2
+    assert stored_count(live_server, rids) == {rid: 1 for rid in rids}
+
+
+def test_page_closed_while_a_batch_is_in_flight(api_context, live_server) -> None:
+    page = api_context.new_page()
+    rids = queue_offline(page, api_context, live_server, 3)
+    held = []
+
+    def hold(route) -> None:  # type: ignore[no-untyped-def]
+        route.fetch()  # stored on the server; the answer is held until the page is gone
+        held.append(route)
+
+    page.route("**/api/v1/reports", hold)
+    api_context.set_offline(False)
+    wait_until(page, lambda: held)
+    page.close()
+    reopened = api_context.new_page()
+    reopened.route("**/api/v1/reports", lambda route: route.abort())
+    reopened.goto(live_server.url + "/")
+    reopened.wait_for_selector("h1:text('Informes')")
+    assert sorted(reopened.evaluate(OUTBOX_RIDS)) == sorted(rids)  # nothing was forgotten with the page
+    reopened.unroute("**/api/v1/reports")
+    reopened.click("text=Enviar ahora")
+    wait_for_queued(reopened, 0, timeout=30000)
+    assert stored_count(live_server, rids) == {rid: 1 for rid in rids}
