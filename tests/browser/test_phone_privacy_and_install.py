@@ -1,0 +1,113 @@
+"""What stays on the phone, what it loads, how it installs and updates, and who can use it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+import fieldapp.web.precache as precache
+
+from .conftest import enrol, queued, save_report, wait_for_queued, wait_for_service_worker
+
+STORAGE_DUMP = """
+async () => {
+  const out = [];
+  const read = (request) => new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  for (const info of await indexedDB.databases()) {
+    const db = await read(indexedDB.open(info.name));
+    for (const name of db.objectStoreNames) {
+      out.push(JSON.stringify(await read(db.transaction(name).objectStore(name).getAll())));
+    }
+    db.close();
+  }
+  for (const cacheName of await caches.keys()) {
+    const cache = await caches.open(cacheName);
+    for (const request of await cache.keys()) {
+      out.push(request.url, await (await cache.match(request)).text());
+    }
+  }
+  out.push(JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage }));
+  return out.join("\\n");
+}
+"""
+
+
+def test_a_saved_report_leaves_no_readable_trace(page, context, live_server) -> None:
+    enrol(page, live_server)
+    wait_for_service_worker(page)
+    context.set_offline(True)
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    save_report(page, canary)
+    queued_dump = page.evaluate(STORAGE_DUMP)
+    assert '"state":"queued"' in queued_dump and '"ct":"' in queued_dump  # the sealed report is there...
+    assert canary not in queued_dump  # ... and nothing readable is
+    assert "fieldapp-shell-" in queued_dump or "/static/js/app.js" in queued_dump  # the caches were searched
+    context.set_offline(False)
+    wait_for_queued(page, 0)
+    assert canary not in page.evaluate(STORAGE_DUMP)
+
+
+def test_installable_and_loads_nothing_from_another_host(profile_context, live_server) -> None:
+    context = profile_context
+    page = context.pages[0] if context.pages else context.new_page()
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    enrol(page, live_server)
+    wait_for_service_worker(page)
+    page.reload()
+    page.wait_for_selector("h1:text('Informes')")
+    save_report(page, "sin nombres")
+    cdp = context.new_cdp_session(page)
+    assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    assert requested and all(url.startswith(live_server.url + "/") for url in requested), [
+        u for u in requested if not u.startswith(live_server.url)
+    ]
+    manifest = page.evaluate("fetch('/manifest.webmanifest').then((r) => r.json())")
+    assert manifest["display"] == "standalone" and {i["purpose"] for i in manifest["icons"]} == {"any", "maskable"}
+
+
+def test_update_waits_and_keeps_queued_reports(page, context, live_server, monkeypatch) -> None:
+    enrol(page, live_server)
+    wait_for_service_worker(page)
+    unavailable = lambda route: route.fulfill(status=503, content_type="application/problem+json", body="{}")  # noqa: E731
+    page.route("**/api/v1/reports", unavailable)
+    for i in range(2):
+        save_report(page, f"antes de actualizar {i}", quick=True)
+    wait_for_queued(page, 2)
+    monkeypatch.setattr(precache, "version", lambda app: "nueva-version")
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    page.wait_for_selector("text=Hay una versión nueva")
+    assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.waiting !== null)")  # it waits
+    page.click("text=Actualizar")
+    page.wait_for_function(
+        "navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')"
+    )
+    page.wait_for_selector("h1:text('Informes')")
+    page.wait_for_function("caches.keys().then((k) => k.join() === 'fieldapp-shell-nueva-version')")
+    assert queued(page) == 2
+    page.unroute("**/api/v1/reports")
+    page.click("text=Enviar ahora")
+    wait_for_queued(page, 0)
+
+
+@pytest.mark.parametrize("screen", ["enrol", "home", "full form", "quick form", "form errors"])
+def test_no_serious_accessibility_violations(page, live_server, screen) -> None:
+    page.goto(live_server.url + "/")
+    if screen != "enrol":
+        enrol(page, live_server)
+    if screen in ("full form", "form errors"):
+        page.click("text=Nuevo informe")
+    if screen == "quick form":
+        page.click("text=Informe rápido")
+    if screen == "form errors":
+        page.click("text=Guardar y cifrar")
+        page.wait_for_selector("text=Revise las preguntas marcadas")
+    page.wait_for_selector("h1")
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in serious]
