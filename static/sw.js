@@ -1,5 +1,10 @@
-// The service worker: the app shell from a versioned cache, so the app works offline after one visit.
+// The service worker: the app shell from a versioned cache, so the app works offline after one visit,
+// and Background Sync, so queued reports go out even with the app closed (where the browser has it).
 // The version and the list are filled in by the server from a hash of exactly what is cached.
+import * as api from "/static/js/api.js";
+import * as db from "/static/js/db.js";
+import { createOutbox, localDate } from "/static/js/outbox.js";
+
 const VERSION = "__FIELDAPP_VERSION__";
 const PRECACHE = ["__FIELDAPP_PRECACHE__"];
 const CACHE = `fieldapp-shell-${VERSION}`;
@@ -32,4 +37,10 @@ self.addEventListener("fetch", (event) => {
   // The shell is one page whatever its query (?lang=…); other pages (the dashboard) are not the app's.
   const lookup = url.pathname === "/" ? "/" : request;
   event.respondWith(caches.open(CACHE).then((cache) => cache.match(lookup).then((hit) => hit || fetch(request))));
+});
+
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "fieldapp-outbox") return;
+  // A failure rejects, so that the browser tries this sync again later.
+  event.waitUntil(createOutbox({ store: db, api, today: localDate }).attempt());
 });

@@ -5,11 +5,11 @@ import * as api from "./api.js";
 import { b64uDecode, sealDocument } from "./crypto.js";
 import * as db from "./db.js";
 import { formatDate, t } from "./i18n.js";
-import { createOutbox } from "./outbox.js";
-import { buildForm, collectAnswers, localToday, validateForm } from "./ui/form.js";
+import { createOutbox, localDate } from "./outbox.js";
+import { buildForm, collectAnswers, validateForm } from "./ui/form.js";
 
 const root = document.getElementById("app");
-const outbox = createOutbox({ store: db, api, today: localToday });
+const outbox = createOutbox({ store: db, api });
 
 const status = {
   progress: null, // { sent, total } while a sync runs
@@ -220,7 +220,7 @@ async function saveReport(definition, answers) {
   };
   // Seal first, then store: nothing readable is ever written.
   const envelope = await sealDocument(doc, b64uDecode(key.pub));
-  await db.addToOutbox(envelope, localToday());
+  await db.addToOutbox(envelope, localDate());
   status.notice = t("Informe guardado y cifrado. Ya no se puede leer en este teléfono.");
   await homeScreen();
   requestBackgroundSync();
@@ -290,7 +290,7 @@ function applyUpdate() {
 
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
-  const registration = await navigator.serviceWorker.register("/sw.js");
+  const registration = await navigator.serviceWorker.register("/sw.js", { type: "module" });
   const offer = (worker) => {
     waitingWorker = worker;
     status.updateReady = true;
@@ -309,9 +309,6 @@ async function registerServiceWorker() {
       reloading = true;
       location.reload();
     }
-  });
-  navigator.serviceWorker.addEventListener("message", (event) => {
-    if (event.data === "drain") outbox.drain();
   });
 }
 

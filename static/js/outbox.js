@@ -23,10 +23,16 @@ export function batchesOf(entries) {
   return batches;
 }
 
+// Today's date where the phone is (dates shown to the worker are local, not UTC).
+export function localDate() {
+  const now = new Date();
+  return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
 export function createOutbox({
   store, // { outboxEntries, removeFromOutbox, markRejected, getSetting, setSetting }
   api, // { postReports, ApiError, NetworkError }
-  today = () => new Date().toISOString().slice(0, 10),
+  today = localDate,
   backoffBaseMs = 2000,
   backoffMaxMs = 5 * 60 * 1000,
   periodMs = 60 * 1000,
@@ -105,6 +111,8 @@ export function createOutbox({
   return {
     events,
     drain,
+    // One attempt that rejects on failure (for Background Sync, which then retries by itself).
+    attempt: sendAll,
     // The network came back: forget the backoff and send now.
     online() {
       failures = 0;

@@ -75,7 +75,7 @@ def test_update_waits_and_keeps_queued_reports(page, context, live_server, monke
     enrol(page, live_server)
     wait_for_service_worker(page)
     unavailable = lambda route: route.fulfill(status=503, content_type="application/problem+json", body="{}")  # noqa: E731
-    page.route("**/api/v1/reports", unavailable)
+    context.route("**/api/v1/reports", unavailable)  # the page's requests and the service worker's
     for i in range(2):
         save_report(page, f"antes de actualizar {i}", quick=True)
     wait_for_queued(page, 2)
@@ -90,7 +90,7 @@ def test_update_waits_and_keeps_queued_reports(page, context, live_server, monke
     page.wait_for_selector("h1:text('Informes')")
     page.wait_for_function("caches.keys().then((k) => k.join() === 'fieldapp-shell-nueva-version')")
     assert queued(page) == 2
-    page.unroute("**/api/v1/reports")
+    context.unroute("**/api/v1/reports")
     page.click("text=Enviar ahora")
     wait_for_queued(page, 0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -44,6 +45,10 @@ def wait_until(page, condition, seconds: float = 10) -> None:  # type: ignore[no
 
 def queue_offline(page, context, live_server, count: int) -> list[str]:
     enrol(page, live_server)
+    return queue_offline_enrolled(page, context, count)
+
+
+def queue_offline_enrolled(page, context, count: int) -> list[str]:
     context.set_offline(True)
     for i in range(count):
         save_report(page, f"{uuid.uuid4().hex} {i}", quick=True)
@@ -117,3 +122,55 @@ def test_page_closed_while_a_batch_is_in_flight(api_context, live_server) -> Non
     reopened.click("text=Enviar ahora")
     wait_for_queued(reopened, 0, timeout=30000)
     assert stored_count(live_server, rids) == {rid: 1 for rid in rids}
+
+
+def test_background_sync_sends_with_the_app_closed(context, live_server) -> None:
+    page = context.new_page()
+    enrol(page, live_server)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    rids = queue_offline_enrolled(page, context, 2)
+    page.close()  # the app is closed; only the service worker remains
+    context.set_offline(False)  # the browser fires the pending sync when the network returns
+    deadline = time.monotonic() + 15
+    while stored_count(live_server, rids) != {rid: 1 for rid in rids} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stored_count(live_server, rids) == {rid: 1 for rid in rids}
+
+
+def test_revoked_phone_keeps_its_reports_and_says_so(api_context, live_server) -> None:
+    from fieldapp.services import devices
+
+    page = api_context.new_page()
+    rids = queue_offline(page, api_context, live_server, 1)
+    with live_server.app.app_context():
+        newest = max(devices.list_devices(db.session), key=lambda d: d.id)
+        devices.revoke(db.session, newest.id)
+        db.session.commit()
+    api_context.set_offline(False)
+    page.click("text=Enviar ahora")
+    page.wait_for_selector("text=Este teléfono fue desconectado del equipo")
+    assert page.evaluate(OUTBOX_RIDS) == rids and queued(page) == 1
+    assert stored_count(live_server, rids) == {}
+
+
+def test_minors_are_flagged(context, live_server, tmp_path) -> None:
+    from .conftest import exported_documents
+
+    page = context.new_page()
+    enrol(page, live_server)
+    tag = uuid.uuid4().hex
+    page.click("text=Nuevo informe")
+    page.select_option("#f-department", "21")
+    page.select_option("#f-province", "2110")
+    page.check("input[name=place_kind][value=mining_camp]")
+    page.check("input[name=exploitation_type][value=SexualExploitation]")
+    page.check("input[name=age_band][value='14_17']")
+    page.check("input[name=age_band][value='18_24']")
+    page.fill("#f-notes", tag)
+    assert page.is_hidden("[data-field=sector]")  # only for forced labour
+    page.click("text=Guardar y cifrar")
+    page.wait_for_selector("text=Informe guardado y cifrado")
+    wait_for_queued(page, 0)
+    [doc] = [d for d in exported_documents(live_server, tmp_path) if d["answers"].get("notes") == tag]
+    assert doc["answers"]["minors"] is True and doc["answers"]["age_band"] == ["14_17", "18_24"]
+    assert doc["answers"]["province"] == "2110"

@@ -2,6 +2,7 @@
 // DOM only: no storage, no network, no crypto.
 
 import { t } from "../i18n.js";
+import { localDate } from "../outbox.js";
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -14,10 +15,6 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export function localToday() {
-  const now = new Date();
-  return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
-}
 
 function fieldId(field) {
   return `f-${field.id}`;
@@ -88,8 +85,8 @@ function renderField(field, definition) {
           id: fieldId(field),
           name: field.id,
           type: "date",
-          max: field.max === "today" ? localToday() : field.max,
-          value: field.default === "today" ? localToday() : undefined,
+          max: field.max === "today" ? localDate() : field.max,
+          value: field.default === "today" ? localDate() : undefined,
         }),
       );
     case "department":
@@ -155,6 +152,8 @@ export function collectAnswers(form, definition, quick = false) {
     if (!relevant(field, answers)) continue;
     if (value === null || value === false || (Array.isArray(value) && !value.length)) continue;
     answers[field.id] = value;
+    // Minors are flagged on their own, so that a supervisor's filter does not depend on age bands.
+    if (field.minor_codes && value.some((code) => field.minor_codes.includes(code))) answers.minors = true;
   }
   return answers;
 }
@@ -198,7 +197,7 @@ export function validateForm(form, definition, quick = false) {
       else if (field.type === "number" && value !== null) {
         if (!Number.isInteger(value) || value < field.min || value > field.max)
           message = t("Escriba un número entero entre %(min)s y %(max)s.", { min: field.min, max: field.max });
-      } else if (field.type === "date" && value && field.max === "today" && value > localToday()) {
+      } else if (field.type === "date" && value && field.max === "today" && value > localDate()) {
         message = t("La fecha no puede ser posterior a hoy.");
       }
     }
