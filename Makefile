@@ -32,6 +32,7 @@ lint: $(VENV)/.test-deps
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/field_app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
