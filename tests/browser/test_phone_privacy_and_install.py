@@ -111,3 +111,29 @@ def test_no_serious_accessibility_violations(page, live_server, screen) -> None:
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in serious]
+
+
+@pytest.mark.parametrize("screen", ["enrol", "home", "full form"])
+def test_fits_a_320_pixel_screen(browser, live_server, screen) -> None:
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    if screen != "enrol":
+        enrol(page, live_server)
+    if screen == "full form":
+        page.click("text=Nuevo informe")
+    page.wait_for_selector("h1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320  # no sideways scrolling
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('button, input:not([type=checkbox]):not([type=radio]), select')]
+             .filter((e) => e.offsetParent && e.getBoundingClientRect().height < 44).map((e) => e.outerHTML)"""
+    )
+    assert small == []  # large touch targets
+    context.close()
+
+
+def test_shows_whether_storage_is_persistent(page, live_server) -> None:
+    enrol(page, live_server)
+    granted = page.evaluate("navigator.storage.persisted()")
+    text = page.inner_text('[data-testid="storage"]')
+    assert ("concedido." in text and "no concedido" not in text) if granted else "no concedido" in text

@@ -174,3 +174,21 @@ def test_minors_are_flagged(context, live_server, tmp_path) -> None:
     [doc] = [d for d in exported_documents(live_server, tmp_path) if d["answers"].get("notes") == tag]
     assert doc["answers"]["minors"] is True and doc["answers"]["age_band"] == ["14_17", "18_24"]
     assert doc["answers"]["province"] == "2110"
+
+
+def test_rejected_report_stays_visible_with_the_reason(api_context, live_server) -> None:
+    page = api_context.new_page()
+    [rid] = queue_offline(page, api_context, live_server, 1)
+    reason = "Ya se recibió otro informe con el mismo identificador; se conserva el primero."
+
+    def reject(route) -> None:  # type: ignore[no-untyped-def]
+        body = json.dumps({"results": [{"rid": rid, "status": "rejected", "error": reason}]})
+        route.fulfill(status=200, content_type="application/json", body=body)
+
+    page.route("**/api/v1/reports", reject)
+    api_context.set_offline(False)
+    page.wait_for_selector("text=No aceptados por el servidor")
+    assert reason in page.inner_text("main")
+    assert queued(page) == 0  # not sent again and again...
+    entries = page.evaluate("async () => (await import('/static/js/db.js')).outboxEntries()")
+    assert [(e["rid"], e["state"], e["error"]) for e in entries] == [(rid, "rejected", reason)]  # ...nor dropped
