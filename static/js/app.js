@@ -7,6 +7,7 @@ import * as db from "./db.js";
 import { formatDate, t } from "./i18n.js";
 import { createOutbox, localDate } from "./outbox.js";
 import { buildForm, collectAnswers, validateForm } from "./ui/form.js";
+import { canScanQr, scanQr } from "./ui/scanner.js";
 
 const root = document.getElementById("app");
 const outbox = createOutbox({ store: db, api });
@@ -65,8 +66,24 @@ function enrollScreen(message = "") {
     input,
     message ? el("p", { class: "error", role: "alert", text: message }) : null,
     el("button", { type: "submit", class: "primary", text: t("Conectar este teléfono") }),
+    canScanQr() ? el("button", { type: "button", class: "secondary", onclick: scanScreen, text: t("Escanear código QR") }) : null,
   );
   show(el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form);
+}
+
+function scanScreen() {
+  const abort = new AbortController();
+  const video = el("video", { class: "scanner", playsinline: true, muted: true, "aria-label": t("Cámara") });
+  show(
+    el("h1", { tabindex: "-1", text: t("Escanear código QR") }),
+    el("p", { text: t("Apunte la cámara al código que muestra su supervisor.") }),
+    video,
+    el("button", { class: "secondary", onclick: () => abort.abort(), text: t("Cancelar") }),
+  );
+  scanQr(video, abort.signal).then(
+    (code) => (code ? enroll(code) : enrollScreen()),
+    () => enrollScreen(t("No se pudo usar la cámara. Escriba el código.")),
+  );
 }
 
 async function enroll(code) {

@@ -32,3 +32,33 @@ def test_offline_reports_survive_reloads_and_sync_exactly_once(page, context, li
         assert doc["answers"]["sector"] == "B_MiningAndQuarrying"
         assert doc["answers"]["forced_labour_indicators"] == ["debt_bondage"]
         assert "province" not in doc["answers"] and "urgent" not in doc["answers"]
+
+
+FAKE_CAMERA_AND_DETECTOR = """
+(code) => {
+  // A camera that shows a blank canvas, and a detector that "reads" the code from it.
+  navigator.mediaDevices.getUserMedia = async () => {
+    const canvas = document.createElement('canvas');
+    canvas.getContext('2d').fillRect(0, 0, 10, 10);
+    return canvas.captureStream();
+  };
+  window.BarcodeDetector = class { async detect() { return [{ rawValue: code }]; } };
+}
+"""
+
+
+def test_enrol_by_scanning_a_qr_code(page, live_server) -> None:
+    code = live_server.enrollment_code()
+    page.add_init_script(script=f"({FAKE_CAMERA_AND_DETECTOR})({code!r})")
+    page.goto(live_server.url + "/")
+    page.click("text=Escanear código QR")
+    page.wait_for_selector("h1:text('Informes')")
+    tracks = page.evaluate("document.querySelectorAll('video').length")
+    assert tracks == 0  # the camera view is gone once the code is read
+
+
+def test_no_scan_button_without_a_barcode_detector(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#code")
+    has_detector = page.evaluate("'BarcodeDetector' in window")
+    assert page.is_visible("text=Escanear código QR") == has_detector
