@@ -87,22 +87,24 @@ function scanScreen() {
 }
 
 async function enroll(code) {
+  let answer;
   try {
-    const answer = await api.enroll(code.trim());
-    await db.setSetting("deviceToken", answer.device_token);
-    await db.setSetting("team", answer.team);
-    await refreshBootstrap(answer.device_token);
-    status.disconnected = false;
-    await requestPersistence();
-    outbox.reconnected();
-    await homeScreen();
+    answer = await api.enroll(code.trim());
   } catch (error) {
-    enrollScreen(
+    return enrollScreen(
       error instanceof api.ApiError && error.status === 403
         ? t("El código no es válido, ya se usó o caducó.")
         : t("No hay conexión con el servidor. Inténtelo cuando tenga señal."),
     );
   }
+  await db.setSetting("deviceToken", answer.device_token);
+  await db.setSetting("team", answer.team);
+  // The code is spent now; if keys and forms do not arrive, they are fetched again at start and after sync.
+  await refreshBootstrap(answer.device_token).catch(() => null);
+  status.disconnected = false;
+  await requestPersistence();
+  outbox.reconnected();
+  await homeScreen();
 }
 
 async function refreshBootstrap(token) {
@@ -335,6 +337,7 @@ async function start() {
   const token = await db.getSetting("deviceToken");
   if (!token) return enrollScreen();
   await homeScreen();
+  refreshBootstrap(token).catch(() => null); // offline is normal: the stored copy serves
   outbox.start();
 }
 

@@ -62,3 +62,17 @@ def test_no_scan_button_without_a_barcode_detector(page, live_server) -> None:
     page.wait_for_selector("#code")
     has_detector = page.evaluate("'BarcodeDetector' in window")
     assert page.is_visible("text=Escanear código QR") == has_detector
+
+
+def test_enrolment_survives_a_cut_before_the_forms_arrive(page, live_server) -> None:
+    page.route("**/api/v1/bootstrap", lambda route: route.abort("connectionreset"))
+    page.goto(live_server.url + "/")
+    page.fill("#code", live_server.enrollment_code())
+    page.click("text=Conectar este teléfono")
+    page.wait_for_selector("h1:text('Informes')")  # the spent code is not asked for again
+    page.unroute("**/api/v1/bootstrap")
+    page.reload()
+    page.wait_for_selector("h1:text('Informes')")
+    page.wait_for_function("async () => Boolean(await (await import('/static/js/db.js')).getSetting('bootstrap'))")
+    page.click("text=Informe rápido")
+    page.wait_for_selector("#f-department")

@@ -78,7 +78,8 @@ def test_answer_lost_after_the_server_stored_the_batch(api_context, live_server)
     assert stored_count(live_server, rids) == {rid: 1 for rid in rids}
 
 
-def test_server_down_then_back_without_reload(api_context, live_server) -> None:
+@pytest.mark.parametrize("failure", ["503", "timed out"])
+def test_server_down_then_back_without_reload(api_context, live_server, failure) -> None:
     page = api_context.new_page()
     rids = queue_offline(page, api_context, live_server, 2)
     failures = []
@@ -86,6 +87,9 @@ def test_server_down_then_back_without_reload(api_context, live_server) -> None:
     def unavailable_twice(route) -> None:  # type: ignore[no-untyped-def]
         if len(failures) < 2:
             failures.append(True)
+            if failure == "timed out":
+                route.abort("timedout")
+                return
             body = json.dumps({"type": "about:blank", "title": "Servicio no disponible", "status": 503})
             route.fulfill(status=503, content_type="application/problem+json", body=body)
         else:
@@ -93,7 +97,9 @@ def test_server_down_then_back_without_reload(api_context, live_server) -> None:
 
     page.route("**/api/v1/reports", unavailable_twice)
     api_context.set_offline(False)
-    page.wait_for_selector("text=El servidor no está disponible")
+    wait_until(page, lambda: failures)
+    message = "El servidor no está disponible" if failure == "503" else "Sin conexión"
+    page.wait_for_selector(f"text={message}")
     assert queued(page) == 2  # a 5xx is not delivered
     wait_for_queued(page, 0, timeout=30000)  # the backoff retried by itself
     assert len(failures) == 2
