@@ -34,10 +34,13 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function show(...nodes) {
+let shownScreen = "";
+
+// Focus moves to the heading only when the screen changes, not when the same one is refreshed.
+function show(screen, ...nodes) {
   root.replaceChildren(...nodes);
-  const heading = root.querySelector("h1");
-  if (heading) heading.focus();
+  if (screen !== shownScreen) root.querySelector("h1")?.focus();
+  shownScreen = screen;
 }
 
 // --- enrollment
@@ -68,13 +71,14 @@ function enrollScreen(message = "") {
     el("button", { type: "submit", class: "primary", text: t("Conectar este teléfono") }),
     canScanQr() ? el("button", { type: "button", class: "secondary", onclick: scanScreen, text: t("Escanear código QR") }) : null,
   );
-  show(el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form);
+  show("enrol", el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form);
 }
 
 function scanScreen() {
   const abort = new AbortController();
   const video = el("video", { class: "scanner", playsinline: true, muted: true, "aria-label": t("Cámara") });
   show(
+    "scan",
     el("h1", { tabindex: "-1", text: t("Escanear código QR") }),
     el("p", { text: t("Apunte la cámara al código que muestra su supervisor.") }),
     video,
@@ -188,7 +192,7 @@ async function homeScreen() {
     ),
     team ? el("p", { class: "hint", text: t("Equipo: %(team)s", { team }) }) : null,
   ];
-  show(...items);
+  show("home", ...items);
 }
 
 // --- the report form (answers live in memory only until they are sealed)
@@ -223,7 +227,7 @@ async function formScreen(quick) {
     }
     await saveReport(definition, collectAnswers(form, definition, quick));
   });
-  show(el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
+  show(quick ? "quick form" : "form", el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
 }
 
 async function saveReport(definition, answers) {
@@ -260,7 +264,7 @@ async function requestBackgroundSync() {
 }
 
 function rerenderHomeIfShown() {
-  if (root.querySelector('[data-testid="queued"]')) homeScreen();
+  if (shownScreen === "home") homeScreen();
 }
 
 outbox.events.addEventListener("progress", (event) => {

@@ -20,7 +20,10 @@ export function t(msgid, params = {}) {
   return text.replace(/%\((\w+)\)s/g, (_, name) => (name in params ? String(params[name]) : ""));
 }
 
+// Dates are formatted through Peruvian Spanish, the formatting fallback of every language shipped.
+const FORMAT_LOCALE = "es-PE";
+
 export function formatDate(isoDate) {
   const [y, m, d] = isoDate.split("-").map(Number);
-  return new Intl.DateTimeFormat(locale === "es" ? "es-PE" : "es-PE", { dateStyle: "long" }).format(new Date(y, m - 1, d));
+  return new Intl.DateTimeFormat(FORMAT_LOCALE, { dateStyle: "long" }).format(new Date(y, m - 1, d));
 }

@@ -67,10 +67,15 @@ export function createOutbox({
     emit("progress", { sent, total: queued.length });
     for (const batch of batchesOf(queued)) {
       const answer = await api.postReports(token, batch.map((e) => e.envelope));
+      const results = answer && Array.isArray(answer.results) ? answer.results : [];
+      // Results come in the order sent; an answer that does not match the batch deletes nothing.
+      if (results.length !== batch.length || results.some((r, i) => r.rid !== null && r.rid !== batch[i].rid)) {
+        throw new Error("the answer does not match the batch sent");
+      }
       const delivered = [];
       const rejected = [];
-      answer.results.forEach((result, index) => {
-        const rid = batch[index].rid; // results come in the order sent
+      results.forEach((result, index) => {
+        const rid = batch[index].rid;
         if (result.status === "stored" || result.status === "duplicate") delivered.push(rid);
         else rejected.push({ rid, error: result.error || "rejected" });
       });

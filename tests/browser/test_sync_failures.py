@@ -198,3 +198,20 @@ def test_rejected_report_stays_visible_with_the_reason(api_context, live_server)
     assert queued(page) == 0  # not sent again and again...
     entries = page.evaluate("async () => (await import('/static/js/db.js')).outboxEntries()")
     assert [(e["rid"], e["state"], e["error"]) for e in entries] == [(rid, "rejected", reason)]  # ...nor dropped
+
+
+def test_an_answer_that_does_not_match_the_batch_deletes_nothing(api_context, live_server) -> None:
+    page = api_context.new_page()
+    rids = queue_offline(page, api_context, live_server, 2)
+    answered = []
+
+    def wrong_rids(route) -> None:  # type: ignore[no-untyped-def]
+        answered.append(True)
+        body = json.dumps({"results": [{"rid": str(uuid.uuid4()), "status": "stored"} for _ in rids]})
+        route.fulfill(status=200, content_type="application/json", body=body)
+
+    page.route("**/api/v1/reports", wrong_rids)
+    api_context.set_offline(False)
+    wait_until(page, lambda: answered)
+    page.wait_for_timeout(300)
+    assert sorted(page.evaluate(OUTBOX_RIDS)) == sorted(rids)
