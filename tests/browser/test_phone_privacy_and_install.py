@@ -95,11 +95,35 @@ def test_update_waits_and_keeps_queued_reports(page, context, live_server, monke
     wait_for_queued(page, 0)
 
 
-@pytest.mark.parametrize("screen", ["enrol", "home", "full form", "quick form", "form errors"])
+CAMERA_THAT_SEES_NO_CODE = """
+navigator.mediaDevices.getUserMedia = async () => {
+  const canvas = document.createElement('canvas');
+  canvas.getContext('2d').fillRect(0, 0, 10, 10);
+  return canvas.captureStream();
+};
+window.BarcodeDetector = class { async detect() { return []; } };
+"""
+
+
+@pytest.mark.parametrize(
+    "screen", ["enrol", "scan", "home", "home with warning", "full form", "quick form", "form errors"]
+)
 def test_no_serious_accessibility_violations(page, live_server, screen) -> None:
+    if screen == "scan":
+        page.add_init_script(script=CAMERA_THAT_SEES_NO_CODE)
     page.goto(live_server.url + "/")
-    if screen != "enrol":
+    if screen == "scan":
+        page.click("text=Escanear código QR")
+        page.wait_for_selector("video")
+    if screen not in ("enrol", "scan"):
         enrol(page, live_server)
+    if screen == "home with warning":
+        reject = '{"results": [{"rid": null, "status": "rejected", "error": "Versión de sobre no admitida."}]}'
+        page.route(
+            "**/api/v1/reports", lambda route: route.fulfill(status=200, content_type="application/json", body=reject)
+        )
+        save_report(page, "x", quick=True)
+        page.wait_for_selector("text=No aceptados por el servidor")
     if screen in ("full form", "form errors"):
         page.click("text=Nuevo informe")
     if screen == "quick form":
