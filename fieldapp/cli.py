@@ -20,7 +20,7 @@ from .crypto import generate_recovery_phrase, make_recovery_kit
 from .errors import DomainError
 from .extensions import db
 from .models import Role
-from .services import devices, exports, keys, setup, users
+from .services import audit, devices, exports, keys, setup, users
 
 
 def _config() -> Config:
@@ -141,6 +141,7 @@ def teams() -> None:
 def teams_create(name: str) -> None:
     """Crea un equipo."""
     team = devices.create_team(db.session, name)
+    audit.record(db.session, "cli", "team_created", team=team.name)
     click.echo(_("Equipo creado: %(name)s", name=team.name))
 
 
@@ -169,6 +170,7 @@ def devices_code(team_name: str, uses: int, ttl_hours: int | None) -> None:
     team = devices.find_team(db.session, team_name)
     hours = ttl_hours or _config().enroll_code_ttl_hours
     code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
+    audit.record(db.session, "cli", "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
     click.echo(
         _(
             "Código para el equipo %(team)s, %(uses)s uso(s), válido %(hours)s h:",
@@ -195,6 +197,7 @@ def devices_list() -> None:
 def devices_revoke(device_id: int) -> None:
     """Desconecta un teléfono: su token deja de valer; sus informes se conservan."""
     devices.revoke(db.session, device_id)
+    audit.record(db.session, "cli", "device_revoked", device=device_id)
     click.echo(_("Dispositivo %(id)s revocado.", id=device_id))
 
 
@@ -214,6 +217,7 @@ def users_create(username: str, role: str) -> None:
     """Crea una cuenta (pide su frase de paso, o la lee de FIELDAPP_PASSPHRASE)."""
     passphrase = _secret(_("Frase de paso para entrar"), "FIELDAPP_PASSPHRASE", confirm=True)
     user = users.create_user(db.session, username, role, passphrase, _config().kdf)
+    audit.record(db.session, "cli", "user_created", username=user.username, role=user.role)
     click.echo(_("Usuario creado: %(name)s (%(role)s)", name=user.username, role=user.role))
 
 
@@ -256,7 +260,7 @@ def keys_create(holder: str, recovery_file: str | None) -> None:
         _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
     new = keys.create_managed_key(db.session, user, passphrase, _config().kdf)
-    db.session.flush()
+    audit.record(db.session, user.username, "key_created", kid=new.key.kid)
     click.echo(_("Clave creada: %(kid)s (actual)", kid=new.key.kid))
     _write_recovery_kit(new.private_der, new.key.kid, recovery_file)
 
@@ -272,6 +276,7 @@ def keys_rotate(holder: str, recovery_file: str | None) -> None:
         _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
     new = keys.rotate(db.session, user, passphrase, _config().kdf)
+    audit.record(db.session, user.username, "key_rotated", kid=new.key.kid)
     click.echo(_("Nueva clave actual: %(kid)s", kid=new.key.kid))
     _write_recovery_kit(new.private_der, new.key.kid, recovery_file)
 
@@ -290,7 +295,7 @@ def keys_import(pem_file: str, holder: str | None) -> None:
             _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
         )
     key = keys.import_pem(db.session, pem, user, passphrase, _config().kdf)
-    db.session.flush()
+    audit.record(db.session, user.username if user else "cli", "key_imported", kid=key.kid, managed=user is not None)
     click.echo(
         _(
             "Clave importada: %(kid)s (%(mode)s, actual)",
@@ -315,6 +320,7 @@ def keys_grant(to_user: str, as_user: str, kid: str | None) -> None:
         confirm=True,
     )
     granted = keys.grant(db.session, granter, granter_pass, grantee, grantee_pass, _config().kdf, kid)
+    audit.record(db.session, granter.username, "key_granted", to=grantee.username, kids=[k.kid for k in granted])
     for key in granted:
         click.echo(_("Clave %(kid)s entregada a %(name)s", kid=key.kid, name=grantee.username))
 
@@ -331,6 +337,7 @@ def keys_recover(kit_file: str, holder: str) -> None:
         _("Nueva frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
     key = keys.recover(db.session, Path(kit_file).read_bytes(), phrase, user, passphrase, _config().kdf)
+    audit.record(db.session, user.username, "key_recovered", kid=key.kid)
     click.echo(_("Clave %(kid)s restaurada para %(name)s", kid=key.kid, name=user.username))
 
 
@@ -362,9 +369,34 @@ def export(as_user: str, fmt: str, out_path: str) -> None:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         count = exports.write_jsonl(exports.iter_opened_reports(db.session, private_keys), out)
+    audit.record(db.session, user.username, "export", format=fmt, count=count)
     click.echo(_("%(count)s informes exportados a %(path)s", count=count, path=str(target)))
 
 
+@click.group("audit", cls=AppGroup)
+def audit_group() -> None:
+    """Registro de auditoría."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Comprueba la cadena del registro; sale con error si una fila fue cambiada, borrada o insertada."""
+    result = audit.verify(db.session)
+    if not result.ok:
+        click.echo(
+            _(
+                "La cadena se rompe en el evento %(id)s: %(reason)s (%(count)s eventos anteriores verifican).",
+                id=result.broken_at,
+                reason=_(result.reason),
+                count=result.checked,
+            ),
+            err=True,
+        )
+        raise SystemExit(1)
+    click.echo(_("Registro íntegro: %(count)s eventos.", count=result.checked))
+    click.echo(_("Cabeza de la cadena: %(head)s", head=result.head))
+
+
 def register_commands(app: Flask) -> None:
-    for command in (serve, setup_link, teams, devices_group, users_group, keys_group, export):
+    for command in (serve, setup_link, teams, devices_group, users_group, keys_group, export, audit_group):
         app.cli.add_command(command)

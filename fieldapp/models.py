@@ -85,6 +85,9 @@ class User(db.Model):
     passphrase_hash: Mapped[str] = mapped_column(String(200))
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)
     disabled_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Per account, not per address (none is kept): consecutive failures and how long logins now wait.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class OrgKey(db.Model):
@@ -148,3 +151,19 @@ class SetupToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class AuditEvent(db.Model):
+    """One supervisor-side action. Append-only; each row's hash covers the previous row's, so a changed or
+    deleted row breaks the chain from that point on."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))  # a username, kept as text so that the record outlives the user
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    report_rid: Mapped[str | None] = mapped_column(String(36), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # one successor per row: no forks
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -15,7 +15,7 @@ from ..database import WriterQueue, end_read
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import available_locales
-from ..services import devices, forms, keys, reports
+from ..services import audit, devices, forms, keys, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
 from .auth import device_required
@@ -51,6 +51,7 @@ def enroll():  # type: ignore[no-untyped-def]
         raise Invalid(N_("Falta el código de inscripción."))
     device, token = devices.enroll(db.session, code)
     team = device.team.name
+    audit.record(db.session, "phone", "enrollment", team=team, device=device.id)
     db.session.commit()
     return jsonify(device_token=token, team=team), 201
 

@@ -11,6 +11,7 @@ from ..config import Config
 from ..crypto import generate_recovery_phrase, make_recovery_kit
 from ..errors import DomainError
 from ..extensions import db
+from ..services import audit
 from ..services import setup as setup_service
 from . import bp
 
@@ -43,6 +44,7 @@ def first_admin(token: str):  # type: ignore[no-untyped-def]
         return render_template("setup.html", errors=errors, username=username), 422
     phrase = generate_recovery_phrase()
     kit = make_recovery_kit(result.new_key.private_der, phrase, config.kdf)
+    audit.record(db.session, result.admin.username, "setup", kid=result.new_key.key.kid)
     db.session.commit()
     # The kit is ciphertext under a 128-bit phrase, so showing it here is safe; it is not kept on the server.
     return render_template(

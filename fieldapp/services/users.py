@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..crypto import KdfParams, hash_passphrase
-from ..errors import N_, Conflict, Invalid, NotFound
-from ..models import Role, User
+from ..crypto import KdfParams, hash_passphrase, verify_passphrase
+from ..errors import N_, Conflict, Forbidden, Invalid, NotFound
+from ..models import Role, User, utcnow
 
 MIN_PASSPHRASE = 10
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -69,3 +71,45 @@ def find_user(session: Session, username: str) -> User:
 
 def admin_exists(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)))
+
+
+FREE_FAILURES = 3  # typos happen; after these, each further failure doubles the wait
+MAX_LOCK_SECONDS = 15 * 60
+
+
+class LoginRefused(Forbidden):
+    """Wrong name or passphrase, or an account that must wait; `wait_seconds` says how long."""
+
+    def __init__(self, msgid: str, wait_seconds: int = 0, **params: object) -> None:
+        super().__init__(msgid, **params)
+        self.wait_seconds = wait_seconds
+
+
+def lock_seconds(failures: int) -> int:
+    if failures < FREE_FAILURES:
+        return 0
+    return min(MAX_LOCK_SECONDS, 2 ** (failures - FREE_FAILURES))
+
+
+def check_login(session: Session, username: str, passphrase: str, kdf: KdfParams) -> User:
+    """The user, or LoginRefused. Failures are counted per account; the same answer for a wrong name."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        wait = math.ceil((user.locked_until - now).total_seconds())
+        raise LoginRefused(N_("Demasiados intentos fallidos. Espere %(seconds)s segundos."), wait, seconds=wait)
+    if user is None or user.disabled_on is not None:
+        hash_passphrase(passphrase, kdf)  # as slow as a real check, so that names cannot be probed by timing
+        raise LoginRefused(N_("Usuario o frase de paso incorrectos."))
+    if not verify_passphrase(passphrase, user.passphrase_hash):
+        user.failed_logins += 1
+        wait = lock_seconds(user.failed_logins)
+        user.locked_until = now + dt.timedelta(seconds=wait) if wait else None
+        raise LoginRefused(N_("Usuario o frase de paso incorrectos."), wait)
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def find_user_by_id(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)

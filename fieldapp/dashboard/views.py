@@ -1,0 +1,69 @@
+"""Dashboard views: login, home and the audit trail. Thin: the work is in services."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from ..config import Config
+from ..extensions import db
+from ..models import Role, User
+from ..services import audit, users
+from . import bp
+from .auth import ALL_ROLES, current_user, log_in, log_out, role_required
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: a login link must not send anyone elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.home")
+
+
+@bp.route("/dashboard/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if request.method == "GET":
+        if current_user() is not None:
+            return redirect(url_for("dashboard.home"))
+        return render_template("dashboard/login.html", error="", username="")
+    config: Config = current_app.config["FIELDAPP"]
+    username = request.form.get("username", "")[:64]
+    try:
+        user = users.check_login(db.session, username, request.form.get("passphrase", "")[:1024], config.kdf)
+    except users.LoginRefused as refused:
+        # The failure count and any lock are kept even though the login is refused.
+        audit.record(db.session, username.strip().lower() or "-", "login_refused", wait_seconds=refused.wait_seconds)
+        db.session.commit()
+        status = 429 if refused.wait_seconds else 401
+        return render_template("dashboard/login.html", error=refused.render(gettext), username=username), status
+    audit.record(db.session, user.username, "login")
+    db.session.commit()
+    log_in(user)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/dashboard/logout")
+def logout():  # type: ignore[no-untyped-def]
+    user = current_user()
+    if user is not None:
+        audit.record(db.session, user.username, "logout")
+        db.session.commit()
+    log_out()
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/dashboard/")
+@role_required(*ALL_ROLES)
+def home(user: User):  # type: ignore[no-untyped-def]
+    return render_template("dashboard/home.html", user=user, Role=Role)
+
+
+@bp.get("/dashboard/audit")
+@role_required(Role.ADMIN.value)
+def audit_trail(user: User):  # type: ignore[no-untyped-def]
+    verification = audit.verify(db.session)
+    return render_template(
+        "dashboard/audit.html", user=user, verification=verification, events=audit.recent(db.session)
+    )

@@ -1,0 +1,46 @@
+"""Dashboard pages in a real browser: no serious accessibility violation, nothing loaded from elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from fieldapp.extensions import db
+from fieldapp.services import users
+
+from ..conftest import FAST_KDF, LOGIN_PASSPHRASE
+
+
+@pytest.fixture(scope="module")
+def staff(live_server) -> None:
+    with live_server.app.app_context():
+        for role in ("supervisor", "translator"):
+            if not db.session.query(users.User).filter_by(username=f"ui-{role}").first():
+                users.create_user(db.session, f"ui-{role}", role, LOGIN_PASSPHRASE, FAST_KDF)
+        db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("who", "path"),
+    [
+        (None, "/dashboard/login"),
+        ("ana", "/dashboard/"),
+        ("ana", "/dashboard/audit"),
+        ("ui-supervisor", "/dashboard/"),
+        ("ui-translator", "/dashboard/"),
+    ],
+)
+def test_dashboard_pages_are_accessible(page, context, live_server, staff, who, path) -> None:
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    if who:
+        page.goto(live_server.url + "/dashboard/login")
+        page.fill("#username", who)
+        page.fill("#passphrase", LOGIN_PASSPHRASE)
+        page.click("button[type=submit]")
+        page.wait_for_selector("h1")
+    page.goto(live_server.url + path)
+    page.wait_for_selector("h1")
+    serious = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], [(v["id"], v["help"]) for v in serious]
+    assert all(url.startswith(live_server.url + "/") for url in requested)

@@ -1,0 +1,91 @@
+"""The audit trail is append-only and hash-chained: an edited, deleted or inserted row is found."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, text, update
+
+from fieldapp.extensions import db
+from fieldapp.models import AuditEvent
+from fieldapp.services import audit
+
+from .test_dashboard_access import accounts, login  # noqa: F401  (fixture and helper)
+
+
+def fill(app, n: int = 5) -> list[int]:
+    with app.app_context():
+        ids = [audit.record(db.session, "ana", "report_opened", report_rid=f"rid-{i}", note=i).id for i in range(n)]
+        db.session.commit()
+        return ids
+
+
+def verify(app) -> audit.Verification:
+    with app.app_context():
+        return audit.verify(db.session)
+
+
+def test_intact_chain_verifies(app) -> None:
+    fill(app)
+    result = verify(app)
+    assert result.ok and result.checked == 5 and len(result.head) == 64
+
+
+def test_an_edited_row_is_found(app) -> None:
+    ids = fill(app)
+    with app.app_context():
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == ids[2]).values(actor="otra"))
+        db.session.commit()
+    result = verify(app)
+    assert not result.ok and result.broken_at == ids[2] and result.checked == 2 and "modificada" in result.reason
+
+
+def test_a_deleted_row_is_found(app) -> None:
+    ids = fill(app)
+    with app.app_context():
+        db.session.execute(delete(AuditEvent).where(AuditEvent.id == ids[1]))
+        db.session.commit()
+    result = verify(app)
+    assert not result.ok and result.broken_at == ids[2]
+
+
+def test_an_edited_detail_with_its_hash_recomputed_still_breaks_the_next_link(app) -> None:
+    ids = fill(app)
+    with app.app_context():
+        event = db.session.get(AuditEvent, ids[1])
+        forged = audit._digest(event.prev_hash, event.at, event.actor, event.action, event.report_rid, '{"note":9}')
+        db.session.execute(
+            text("UPDATE audit_events SET detail = :d, hash = :h WHERE id = :i"),
+            {"d": '{"note":9}', "h": forged, "i": ids[1]},
+        )
+        db.session.commit()
+    result = verify(app)
+    assert not result.ok and result.broken_at == ids[2]
+
+
+def test_cli_verify_exit_codes(app, runner) -> None:
+    ids = fill(app)
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "5" in ok.output
+    with app.app_context():
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == ids[3]).values(action="nada"))
+        db.session.commit()
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1 and str(ids[3]) in broken.output
+
+
+def test_admin_page_says_where_the_chain_breaks(app, client, accounts) -> None:  # noqa: F811
+    ids = fill(app)
+    with app.app_context():
+        db.session.execute(update(AuditEvent).where(AuditEvent.id == ids[0]).values(action="nada"))
+        db.session.commit()
+    login(client, "admin")
+    page = client.get("/dashboard/audit").get_data(as_text=True)
+    assert f"La cadena se rompe en el evento {ids[0]}" in page
+
+
+def test_cli_actions_are_recorded(app, runner) -> None:
+    runner.invoke(args=["teams", "create", "Loreto"])
+    runner.invoke(args=["devices", "code", "--team", "Loreto"])
+    with app.app_context():
+        actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.id)]
+    assert actions == ["team_created", "enrollment_code_issued"]
+    assert verify(app).ok

@@ -1,0 +1,128 @@
+"""Dashboard accounts: every view checks its role; logins slow down and lock per account; CSRF; idle logout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+import pytest
+from sqlalchemy import update
+
+from fieldapp.extensions import db
+from fieldapp.models import AuditEvent, User
+from fieldapp.services import users
+
+from .conftest import FAST_KDF, LOGIN_PASSPHRASE
+
+ROLES = ("admin", "supervisor", "translator")
+# view -> roles admitted; every dashboard view is listed here, and a test checks the list is complete.
+VIEWS = {
+    "/dashboard/": set(ROLES),
+    "/dashboard/audit": {"admin"},
+}
+
+
+@pytest.fixture
+def accounts(app) -> None:
+    with app.app_context():
+        for role in ROLES:
+            users.create_user(db.session, role, role, LOGIN_PASSPHRASE, FAST_KDF)
+        db.session.commit()
+
+
+def csrf(client, path: str = "/dashboard/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def login(client, username: str, passphrase: str = LOGIN_PASSPHRASE):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/dashboard/login", data={"username": username, "passphrase": passphrase, "csrf_token": csrf(client)}
+    )
+
+
+def test_every_dashboard_view_is_in_the_role_table(app) -> None:
+    rules = {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("dashboard.")}
+    assert rules - {"/dashboard/login", "/dashboard/logout", "/setup/<token>"} == set(VIEWS)
+
+
+@pytest.mark.parametrize("path", list(VIEWS))
+def test_anonymous_is_sent_to_login(client, path) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 302 and "/dashboard/login" in answer.headers["Location"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", list(VIEWS))
+def test_each_role_sees_only_its_views(app, client, accounts, role, path) -> None:
+    assert login(client, role).status_code == 302
+    answer = client.get(path)
+    assert answer.status_code == (200 if role in VIEWS[path] else 403), (role, path)
+
+
+def test_wrong_passphrase_and_unknown_user_get_the_same_answer(client, accounts) -> None:
+    wrong = login(client, "supervisor", "no es la correcta")
+    unknown = login(client, "nadie", "no es la correcta")
+    assert wrong.status_code == unknown.status_code == 401
+    message = "Usuario o frase de paso incorrectos."
+    assert message in wrong.get_data(as_text=True) and message in unknown.get_data(as_text=True)
+
+
+def test_failures_slow_down_then_lock_the_account_not_others(app, client, accounts) -> None:
+    for _ in range(users.FREE_FAILURES):
+        login(client, "supervisor", "no es la correcta")
+    refused = login(client, "supervisor")  # even the right passphrase must wait now
+    assert refused.status_code == 429 and "Espere" in refused.get_data(as_text=True)
+    assert login(client, "admin").status_code == 302  # per account: the admin is not locked out
+    with app.app_context():
+        user = users.find_user(db.session, "supervisor")
+        assert user.failed_logins == users.FREE_FAILURES and user.locked_until is not None
+        db.session.execute(update(User).where(User.id == user.id).values(locked_until=dt.datetime(2000, 1, 1)))
+        db.session.commit()
+    client.post("/dashboard/logout", data={"csrf_token": csrf(client, "/dashboard/")})
+    assert login(client, "supervisor").status_code == 302
+    with app.app_context():
+        assert users.find_user(db.session, "supervisor").failed_logins == 0
+
+
+def test_lock_grows_and_is_capped() -> None:
+    waits = [users.lock_seconds(n) for n in range(0, 30)]
+    assert waits[: users.FREE_FAILURES] == [0] * users.FREE_FAILURES
+    assert waits == sorted(waits) and max(waits) == users.MAX_LOCK_SECONDS == 900
+
+
+def test_login_and_logout_need_csrf(client, accounts) -> None:
+    client.get("/dashboard/login")
+    assert (
+        client.post("/dashboard/login", data={"username": "admin", "passphrase": LOGIN_PASSPHRASE}).status_code == 400
+    )
+    assert login(client, "admin").status_code == 302
+    assert client.post("/dashboard/logout").status_code == 400
+    assert client.get("/dashboard/").status_code == 200  # still logged in
+    client.post("/dashboard/logout", data={"csrf_token": csrf(client, "/dashboard/")})
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_idle_session_logs_out(client, accounts) -> None:
+    login(client, "supervisor")
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time()) - 31 * 60
+    assert client.get("/dashboard/").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["//elsewhere.example/x", "https://elsewhere.example/", "javascript:alert(1)"])
+def test_login_redirects_only_within_the_site(client, accounts, target) -> None:
+    answer = client.post(
+        "/dashboard/login?next=" + target,
+        data={"username": "admin", "passphrase": LOGIN_PASSPHRASE, "csrf_token": csrf(client)},
+    )
+    assert answer.headers["Location"].endswith("/dashboard/")
+
+
+def test_logins_are_audited(app, client, accounts) -> None:
+    login(client, "supervisor", "no es la correcta")
+    login(client, "supervisor")
+    with app.app_context():
+        actions = [(e.actor, e.action) for e in db.session.query(AuditEvent).order_by(AuditEvent.id)]
+    assert actions[-2:] == [("supervisor", "login_refused"), ("supervisor", "login")]
