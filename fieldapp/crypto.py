@@ -431,3 +431,23 @@ def open_recovery_kit(kit: bytes, phrase: str) -> bytes:
 def token_digest(token: str) -> str:
     """Tokens and codes are stored only as this digest (they are random, so no slow hash is needed)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- unlocked sessions
+
+SESSION_KEYS_AAD = b"fieldapp/1 session-keys"
+
+
+def seal_key_bundle(private_keys: Mapping[str, ec.EllipticCurvePrivateKey], session_key: bytes) -> bytes:
+    """Private keys (by kid) sealed under a random 32-byte session key: iv || AES-256-GCM(ciphertext || tag)."""
+    bundle = json.dumps({kid: b64u_encode(private_der(key)) for kid, key in private_keys.items()}).encode()
+    iv = os.urandom(IV_LEN)
+    return iv + AESGCM(session_key).encrypt(iv, bundle, SESSION_KEYS_AAD)
+
+
+def open_key_bundle(sealed: bytes, session_key: bytes) -> dict[str, ec.EllipticCurvePrivateKey]:
+    try:
+        bundle = json.loads(AESGCM(session_key).decrypt(sealed[:IV_LEN], sealed[IV_LEN:], SESSION_KEYS_AAD))
+    except (InvalidTag, ValueError) as exc:
+        raise UnwrapError("the session's keys do not open with this session") from exc
+    return {kid: load_private_key(b64u_decode(der)) for kid, der in bundle.items()}

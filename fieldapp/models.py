@@ -139,8 +139,41 @@ class Report(db.Model):
     size: Mapped[int] = mapped_column(Integer)
     received_on: Mapped[dt.date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), default=ReportStatus.NEW.value, index=True)
+    referred_to: Mapped[str | None] = mapped_column(String(24))
 
     team: Mapped[Team] = relationship()
+
+
+class ReferralTarget(enum.StrEnum):
+    POLICE = "police"
+    PROSECUTOR = "prosecutor"
+    SHELTER = "shelter"
+    LABOUR_INSPECTORATE = "sunafil"
+    HEALTH = "health"
+    OTHER = "other"
+
+
+class ReportNote(db.Model):
+    """A supervisor's note on a report, sealed to the organisation key like a report (no plaintext at rest)."""
+
+    __tablename__ = "report_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    envelope: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class UnlockedKeys(db.Model):
+    """The organisation keys of one unlocked dashboard session, sealed under a key that only the session's
+    cookie holds: useless alone, readable by any worker process that gets the cookie, gone when it expires."""
+
+    __tablename__ = "unlocked_keys"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sealed_keys: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
 class SetupToken(db.Model):

@@ -16,11 +16,21 @@ from fieldapp.services import users
 from .conftest import FAST_KDF, LOGIN_PASSPHRASE
 
 ROLES = ("admin", "supervisor", "translator")
-# view -> roles admitted; every dashboard view is listed here, and a test checks the list is complete.
+READERS = {"admin", "supervisor"}
+RID = "0b6c4b1e-6f0e-4c5e-9a55-3f0f5c2f6d11"
+# (method, rule) -> roles admitted. Every dashboard view is listed, and a test checks the list is complete.
 VIEWS = {
-    "/dashboard/": set(ROLES),
-    "/dashboard/audit": {"admin"},
+    ("GET", "/dashboard/"): set(ROLES),
+    ("GET", "/dashboard/audit"): {"admin"},
+    ("GET", "/dashboard/unlock"): READERS,
+    ("POST", "/dashboard/unlock"): READERS,
+    ("POST", "/dashboard/lock"): READERS,
+    ("GET", "/dashboard/reports"): READERS,
+    ("GET", "/dashboard/reports/<rid>"): READERS,
+    ("POST", "/dashboard/reports/<rid>/status"): READERS,
+    ("POST", "/dashboard/reports/<rid>/notes"): READERS,
 }
+OPEN_TO_ALL = {"/dashboard/login", "/dashboard/logout", "/setup/<token>"}
 
 
 @pytest.fixture
@@ -43,22 +53,40 @@ def login(client, username: str, passphrase: str = LOGIN_PASSPHRASE):  # type: i
 
 
 def test_every_dashboard_view_is_in_the_role_table(app) -> None:
-    rules = {r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("dashboard.")}
-    assert rules - {"/dashboard/login", "/dashboard/logout", "/setup/<token>"} == set(VIEWS)
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("dashboard.") and rule.rule not in OPEN_TO_ALL
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes == set(VIEWS)
 
 
-@pytest.mark.parametrize("path", list(VIEWS))
-def test_anonymous_is_sent_to_login(client, path) -> None:
-    answer = client.get(path)
+def _call(client, method: str, rule: str):  # type: ignore[no-untyped-def]
+    path = rule.replace("<rid>", RID)
+    if method == "GET":
+        return client.get(path)
+    return client.post(path, data={"csrf_token": csrf(client, "/dashboard/")})
+
+
+@pytest.mark.parametrize(("method", "rule"), list(VIEWS))
+def test_anonymous_is_sent_to_login(client, method, rule) -> None:
+    client.get("/dashboard/login")  # a session with a CSRF token, but no user
+    path = rule.replace("<rid>", RID)
+    token = csrf(client) if method == "POST" else None
+    answer = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
     assert answer.status_code == 302 and "/dashboard/login" in answer.headers["Location"]
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("path", list(VIEWS))
-def test_each_role_sees_only_its_views(app, client, accounts, role, path) -> None:
+@pytest.mark.parametrize(("method", "rule"), list(VIEWS))
+def test_each_role_reaches_only_its_views(app, client, accounts, role, method, rule) -> None:
     assert login(client, role).status_code == 302
-    answer = client.get(path)
-    assert answer.status_code == (200 if role in VIEWS[path] else 403), (role, path)
+    answer = _call(client, method, rule)
+    if role in VIEWS[(method, rule)]:
+        assert answer.status_code != 403 and "/dashboard/login" not in answer.headers.get("Location", ""), role
+    else:
+        assert answer.status_code == 403, (role, method, rule)
 
 
 def test_wrong_passphrase_and_unknown_user_get_the_same_answer(client, accounts) -> None:

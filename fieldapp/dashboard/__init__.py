@@ -4,4 +4,17 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from . import setup, views  # noqa: E402,F401  (views register themselves on bp)
+from . import reports, setup, views  # noqa: E402,F401  (views register themselves on bp)
+
+
+@bp.app_context_processor
+def labels() -> dict[str, object]:
+    """Words for codes, in the reader's language."""
+    from flask_babel import gettext
+
+    from ..services.inbox import STATUS_LABELS, TARGET_LABELS
+
+    return {
+        "status_label": lambda code: gettext(STATUS_LABELS.get(code, code)),
+        "target_label": lambda code: gettext(TARGET_LABELS.get(code, code)),
+    }

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from ..config import Config
 from ..extensions import db
 from ..models import Role, User
-from ..services import audit, users
+from ..services import audit, unlock, users
 from . import bp
 from .auth import ALL_ROLES, current_user, log_in, log_out, role_required
 
@@ -48,6 +48,9 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     user = current_user()
     if user is not None:
+        held = session.get("unlock")
+        if held:
+            unlock.lock(db.session, held["id"])  # logging out locks too
         audit.record(db.session, user.username, "logout")
         db.session.commit()
     log_out()

@@ -44,3 +44,41 @@ def test_dashboard_pages_are_accessible(page, context, live_server, staff, who, 
     serious = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], [(v["id"], v["help"]) for v in serious]
     assert all(url.startswith(live_server.url + "/") for url in requested)
+
+
+def test_reading_pages_are_accessible(page, live_server) -> None:
+    from fieldapp import crypto
+
+    from ..conftest import KEY_PASSPHRASE
+
+    client = live_server.app.test_client()
+    token = client.post("/api/v1/enroll", json={"code": live_server.enrollment_code()}).json["device_token"]
+    doc = {
+        "form": "trafficking-report",
+        "form_version": 1,
+        "locale": "es",
+        "answers": {"department": "17", "urgent": True, "exploitation_type": ["ForcedLabour"]},
+    }
+    envelope = crypto.seal_document(doc, crypto.public_raw(live_server.private))
+    client.post("/api/v1/reports", json={"reports": [envelope]}, headers={"Authorization": f"Bearer {token}"})
+
+    def check() -> None:
+        page.wait_for_selector("h1")
+        serious = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], (page.url, [(v["id"], v["help"]) for v in serious])
+
+    page.goto(live_server.url + "/dashboard/login")
+    page.fill("#username", "ana")
+    page.fill("#passphrase", LOGIN_PASSPHRASE)
+    page.click("button[type=submit]")
+    page.goto(live_server.url + "/dashboard/reports")
+    check()
+    page.goto(live_server.url + "/dashboard/unlock")
+    check()
+    page.fill("#key_passphrase", KEY_PASSPHRASE)
+    page.click("form:has(#key_passphrase) button[type=submit]")
+    page.wait_for_selector("text=Lectura desbloqueada")
+    check()
+    page.goto(live_server.url + f"/dashboard/reports/{envelope['rid']}")
+    page.wait_for_selector("text=Peligro inmediato")
+    check()

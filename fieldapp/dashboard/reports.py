@@ -1,0 +1,155 @@
+"""Unlock, lock, the inbox and one report: decrypted only for the request that shows it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+from flask import redirect, render_template, request, session, url_for
+from flask_babel import gettext
+
+from ..errors import N_, DomainError, Invalid
+from ..extensions import db
+from ..models import ReferralTarget, ReportStatus, Role, User
+from ..services import audit, forms, inbox, unlock
+from . import bp
+from .auth import role_required
+
+READERS = (Role.ADMIN.value, Role.SUPERVISOR.value)
+
+
+def _unlocked_keys(user: User):  # type: ignore[no-untyped-def]
+    """This session's organisation keys for this request, or None when locked."""
+    held = session.get("unlock")
+    if not held:
+        return None
+    keys = unlock.open_keys(db.session, user, held["id"], base64.urlsafe_b64decode(held["key"]))
+    if keys is None:
+        session.pop("unlock", None)
+    db.session.commit()  # the extended expiry
+    return keys
+
+
+def _parse_filters() -> inbox.Filters:
+    args = request.args
+
+    def date(name: str) -> dt.date | None:
+        value = args.get(name, "")
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise Invalid(N_("Fecha no válida: %(value)s."), value=value[:20]) from exc
+
+    status = args.get("status") or None
+    if status is not None and status not in {s.value for s in ReportStatus}:
+        raise Invalid(N_("Estado desconocido: %(value)s."), value=status[:20])
+    urgent = {"yes": True, "no": False}.get(args.get("urgent", ""))
+    return inbox.Filters(
+        status=status,
+        team=args.get("team") or None,
+        since=date("since"),
+        until=date("until"),
+        department=args.get("department") or None,
+        urgent=urgent,
+        exploitation_type=args.get("exploitation_type") or None,
+    )
+
+
+@bp.route("/dashboard/unlock", methods=["GET", "POST"])
+@role_required(*READERS)
+def unlock_reading(user: User):  # type: ignore[no-untyped-def]
+    if not unlock.holds_keys(db.session, user):
+        return render_template("dashboard/unlock.html", user=user, offline=True, error="")
+    if request.method == "GET":
+        return render_template("dashboard/unlock.html", user=user, offline=False, error="")
+    try:
+        unlock_id, key = unlock.unlock(db.session, user, request.form.get("key_passphrase", "")[:1024])
+    except DomainError as exc:
+        db.session.rollback()
+        audit.record(db.session, user.username, "unlock_refused")
+        db.session.commit()
+        return render_template("dashboard/unlock.html", user=user, offline=False, error=exc.render(gettext)), 403
+    audit.record(db.session, user.username, "unlock")
+    db.session.commit()
+    session["unlock"] = {"id": unlock_id, "key": base64.urlsafe_b64encode(key).decode()}
+    return redirect(url_for("dashboard.report_list"))
+
+
+@bp.post("/dashboard/lock")
+@role_required(*READERS)
+def lock_reading(user: User):  # type: ignore[no-untyped-def]
+    held = session.pop("unlock", None)
+    if held:
+        unlock.lock(db.session, held["id"])
+        audit.record(db.session, user.username, "lock")
+        db.session.commit()
+    return redirect(url_for("dashboard.report_list"))
+
+
+@bp.get("/dashboard/reports")
+@role_required(*READERS)
+def report_list(user: User):  # type: ignore[no-untyped-def]
+    filters = _parse_filters()
+    keys = _unlocked_keys(user)
+    page = max(1, min(10_000, request.args.get("page", 1, type=int) or 1))
+    shown, total = inbox.list_reports(db.session, filters, keys, page)
+    return render_template(
+        "dashboard/reports.html",
+        user=user,
+        reports=shown,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // inbox.PAGE_SIZE)),
+        filters=filters,
+        unlocked=keys is not None,
+        offline=not unlock.holds_keys(db.session, user),
+        counts=inbox.counts_by_status(db.session),
+        statuses=[s.value for s in ReportStatus],
+    )
+
+
+@bp.get("/dashboard/reports/<rid>")
+@role_required(*READERS)
+def report_detail(user: User, rid: str):  # type: ignore[no-untyped-def]
+    keys = _unlocked_keys(user)
+    if keys is None:
+        return redirect(url_for("dashboard.unlock_reading"))
+    opened = inbox.open_report(db.session, rid[:64], keys)
+    audit.record(db.session, user.username, "report_opened", report_rid=opened.rid)
+    db.session.commit()
+    return render_template(
+        "dashboard/report.html",
+        user=user,
+        report=opened,
+        answers=forms.describe_answers(opened.document) if opened.document else [],
+        next_statuses=sorted(inbox.TRANSITIONS.get(opened.status, set())),
+        targets=[t.value for t in ReferralTarget],
+    )
+
+
+@bp.post("/dashboard/reports/<rid>/status")
+@role_required(*READERS)
+def report_status(user: User, rid: str):  # type: ignore[no-untyped-def]
+    status = request.form.get("status", "")
+    report = inbox.set_status(db.session, rid[:64], status, request.form.get("referred_to") or None)
+    audit.record(
+        db.session,
+        user.username,
+        "status_changed",
+        report_rid=report.rid,
+        status=status,
+        referred_to=report.referred_to,
+    )
+    db.session.commit()
+    return redirect(url_for("dashboard.report_detail", rid=report.rid))
+
+
+@bp.post("/dashboard/reports/<rid>/notes")
+@role_required(*READERS)
+def report_note(user: User, rid: str):  # type: ignore[no-untyped-def]
+    inbox.add_note(db.session, rid[:64], request.form.get("note", ""), user.username)
+    audit.record(db.session, user.username, "note_added", report_rid=rid[:64])
+    db.session.commit()
+    return redirect(url_for("dashboard.report_detail", rid=rid[:64]))
