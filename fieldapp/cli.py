@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -356,7 +357,7 @@ def keys_list() -> None:
 @click.command("export")
 @with_appcontext
 @click.option("--as", "as_user", required=True, help="Titular de la clave que descifra.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(exports.FORMATS)), default="jsonl", show_default=True)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Archivo de salida.")
 @domain_command
 def export(as_user: str, fmt: str, out_path: str) -> None:
@@ -366,9 +367,23 @@ def export(as_user: str, fmt: str, out_path: str) -> None:
         raise click.ClickException(_("No se escriben informes descifrados dentro de la carpeta de instancia."))
     user = _holder(as_user)
     private_keys = keys.unlock(db.session, user, _secret(_("Frase de paso de la clave"), "FIELDAPP_PASSPHRASE"))
+    total = exports.count_reports(db.session)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        count = exports.write_jsonl(exports.iter_opened_reports(db.session, private_keys), out)
+    count = 0
+    with (
+        os.fdopen(fd, "w", encoding="utf-8", newline="") as out,
+        click.progressbar(length=total, label=_("Exportando"), file=sys.stderr) as bar,
+    ):
+
+        def counted(rows):  # type: ignore[no-untyped-def]
+            nonlocal count
+            for row in rows:
+                count += 1
+                bar.update(1)
+                yield row
+
+        for line in exports.WRITERS[fmt](counted(exports.iter_opened_reports(db.session, private_keys))):
+            out.write(line)
     audit.record(db.session, user.username, "export", format=fmt, count=count)
     click.echo(_("%(count)s informes exportados a %(path)s", count=count, path=str(target)))
 

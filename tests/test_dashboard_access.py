@@ -29,6 +29,7 @@ VIEWS = {
     ("GET", "/dashboard/reports/<rid>"): READERS,
     ("POST", "/dashboard/reports/<rid>/status"): READERS,
     ("POST", "/dashboard/reports/<rid>/notes"): READERS,
+    ("GET", "/dashboard/export"): READERS,
 }
 OPEN_TO_ALL = {"/dashboard/login", "/dashboard/logout", "/setup/<token>"}
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from flask import redirect, render_template, request, session, url_for
+from flask import Response, redirect, render_template, request, session, stream_with_context, url_for
 from flask_babel import gettext
 
 from ..errors import N_, DomainError, Invalid
 from ..extensions import db
 from ..models import ReferralTarget, ReportStatus, Role, User
-from ..services import audit, forms, inbox, unlock
+from ..services import audit, exports, forms, inbox, unlock
 from . import bp
 from .auth import role_required
 
@@ -153,3 +153,25 @@ def report_note(user: User, rid: str):  # type: ignore[no-untyped-def]
     audit.record(db.session, user.username, "note_added", report_rid=rid[:64])
     db.session.commit()
     return redirect(url_for("dashboard.report_detail", rid=rid[:64]))
+
+
+@bp.get("/dashboard/export")
+@role_required(*READERS)
+def export_download(user: User):  # type: ignore[no-untyped-def]
+    fmt = request.args.get("format", "csv")
+    if fmt not in exports.FORMATS:
+        raise Invalid(N_("Formato de exportación desconocido: %(value)s."), value=fmt[:20])
+    keys = _unlocked_keys(user)
+    if keys is None:
+        return redirect(url_for("dashboard.unlock_reading"))
+    audit.record(db.session, user.username, "export", format=fmt, count=exports.count_reports(db.session))
+    db.session.commit()
+    # Streamed straight to the browser: the decrypted rows exist only in this response, never on disk.
+    lines = exports.WRITERS[fmt](exports.iter_opened_reports(db.session, keys))
+    extension = "jsonl" if fmt == "jsonl" else "csv"
+    name = f"fieldapp-{fmt}-{dt.date.today().isoformat()}.{extension}"
+    return Response(
+        stream_with_context(lines),
+        mimetype=exports.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
