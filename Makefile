@@ -33,6 +33,7 @@ lint: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/field_app.py
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -30,6 +30,7 @@ VIEWS = {
     ("POST", "/dashboard/reports/<rid>/status"): READERS,
     ("POST", "/dashboard/reports/<rid>/notes"): READERS,
     ("GET", "/dashboard/export"): READERS,
+    ("GET", "/dashboard/stats"): READERS,
 }
 OPEN_TO_ALL = {"/dashboard/login", "/dashboard/logout", "/setup/<token>"}
 

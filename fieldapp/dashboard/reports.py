@@ -11,7 +11,7 @@ from flask_babel import gettext
 from ..errors import N_, DomainError, Invalid
 from ..extensions import db
 from ..models import ReferralTarget, ReportStatus, Role, User
-from ..services import audit, exports, forms, inbox, unlock
+from ..services import audit, exports, forms, inbox, stats, unlock
 from . import bp
 from .auth import role_required
 
@@ -174,4 +174,25 @@ def export_download(user: User):  # type: ignore[no-untyped-def]
         stream_with_context(lines),
         mimetype=exports.MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+CHART_WIDTH = 300  # SVG user units; the chart scales to its box
+
+
+@bp.get("/dashboard/stats")
+@role_required(*READERS)
+def statistics(user: User):  # type: ignore[no-untyped-def]
+    filters = _parse_filters()
+    keys = _unlocked_keys(user)
+    picture = stats.compute(inbox.iter_matching(db.session, filters, keys)) if keys is not None else None
+    return render_template(
+        "dashboard/stats.html",
+        user=user,
+        picture=picture,
+        filters=filters,
+        counts=inbox.counts_by_status(db.session),
+        statuses=[s.value for s in ReportStatus],
+        chart_width=CHART_WIDTH,
+        offline=not unlock.holds_keys(db.session, user),
     )

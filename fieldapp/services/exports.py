@@ -54,14 +54,6 @@ def _form_fields() -> list[dict[str, Any]]:
     return [question for section in definition["sections"] for question in section["fields"]]
 
 
-def _labels() -> dict[str, dict[str, str]]:
-    definition = next(f for f in forms.list_forms() if f["id"] == "trafficking-report")
-    places = {p["code"]: p["label"] for p in definition["places"]["departments"]}
-    for provinces in definition["places"]["provinces"].values():
-        places.update({p["code"]: p["label"] for p in provinces})
-    return {q["id"]: {c["code"]: c["label"] for c in q.get("choices", [])} | places for q in _form_fields()}
-
-
 def _cells(value: Any) -> list[str]:
     if value is None:
         return []
@@ -75,7 +67,7 @@ def _cells(value: Any) -> list[str]:
 def csv_rows(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """CSV text, line by line: fixed columns, then for each question its codes and its Spanish labels."""
     questions = _form_fields()
-    labels = _labels()
+    labels = forms.answer_labels()
     header = ["rid", "received_on", "team", "status", "referred_to", "error", "minors"]
     for question in questions:
         header += [question["id"], f"{question['id']}_label"]

@@ -7,6 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import N_
+
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
 
 
@@ -22,18 +24,30 @@ def describe_answers(document: dict[str, Any]) -> list[tuple[str, list[str]]]:
     answers = document.get("answers") if isinstance(document.get("answers"), dict) else {}
     if definition is None:
         return [(key, [str(value)]) for key, value in answers.items()]
-    places = {p["code"]: p["label"] for p in definition.get("places", {}).get("departments", [])}
-    for provinces in definition.get("places", {}).get("provinces", {}).values():
-        places.update({p["code"]: p["label"] for p in provinces})
+    labels = answer_labels(definition["id"])
     described = []
     for section in definition["sections"]:
         for question in section["fields"]:
             if question["id"] not in answers:
                 continue
             value = answers[question["id"]]
-            choices = {c["code"]: c["label"] for c in question.get("choices", [])} | places
-            values = value if isinstance(value, list) else [value]
             if question["type"] == "boolean":
-                values = ["Sí" if value is True else "No"]
-            described.append((question["label"], [choices.get(str(v), str(v)) for v in values]))
+                described.append((question["label"], [N_("Sí") if value is True else N_("No")]))
+                continue
+            values = value if isinstance(value, list) else [value]
+            described.append((question["label"], [labels[question["id"]].get(str(v), str(v)) for v in values]))
     return described
+
+
+@cache
+def answer_labels(form_id: str = "trafficking-report") -> dict[str, dict[str, str]]:
+    """For each question, code -> Spanish label (places included), read once per process."""
+    definition = next(f for f in list_forms() if f.get("id") == form_id)
+    places = {p["code"]: p["label"] for p in definition.get("places", {}).get("departments", [])}
+    for provinces in definition.get("places", {}).get("provinces", {}).values():
+        places.update({p["code"]: p["label"] for p in provinces})
+    return {
+        q["id"]: {c["code"]: c["label"] for c in q.get("choices", [])} | places
+        for section in definition["sections"]
+        for q in section["fields"]
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,18 +96,22 @@ class OpenedReport:
         )
 
 
-def _open(report: Report, private_keys: dict[str, ec.EllipticCurvePrivateKey] | None) -> OpenedReport:
-    opened = OpenedReport(report.rid, report.received_on, report.team.name, report.status, report.referred_to)
+def _open(row: Any, private_keys: dict[str, ec.EllipticCurvePrivateKey] | None) -> OpenedReport:
+    """A listed row (see _query), opened when keys are given."""
+    opened = OpenedReport(row.rid, row.received_on, row.team, row.status, row.referred_to)
     if private_keys is not None:
         try:
-            opened.document = crypto.open_envelope(json.loads(report.envelope), private_keys)
+            opened.document = crypto.open_envelope(json.loads(row.envelope), private_keys)
         except crypto.EnvelopeError as exc:
             opened.error = exc.reason
     return opened
 
 
 def _query(filters: Filters):  # type: ignore[no-untyped-def]
-    query = select(Report).join(Team).options(joinedload(Report.team))
+    # Plain columns, not ORM objects: listing and statistics go through thousands of rows.
+    query = select(
+        Report.rid, Report.received_on, Team.name.label("team"), Report.status, Report.referred_to, Report.envelope
+    ).join(Team)
     if filters.status:
         query = query.where(Report.status == filters.status)
     if filters.team:
@@ -129,11 +134,21 @@ def list_reports(
     offset = (max(page, 1) - 1) * PAGE_SIZE
     if filters.needs_content and private_keys is not None:
         # Content is known only once opened: open every candidate, keep what matches.
-        matching = [o for o in (_open(r, private_keys) for r in session.scalars(query)) if o.matches(filters)]
+        matching = [o for o in (_open(r, private_keys) for r in session.execute(query)) if o.matches(filters)]
         return matching[offset : offset + PAGE_SIZE], len(matching)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    shown = session.scalars(query.offset(offset).limit(PAGE_SIZE))
+    shown = session.execute(query.offset(offset).limit(PAGE_SIZE))
     return [_open(r, private_keys) for r in shown], total
+
+
+def iter_matching(
+    session: Session, filters: Filters, private_keys: dict[str, ec.EllipticCurvePrivateKey]
+) -> Iterable[OpenedReport]:
+    """Every matching report, opened one at a time and handed on (for statistics; nothing is kept)."""
+    for row in session.execute(_query(filters).execution_options(yield_per=500)):
+        opened = _open(row, private_keys)
+        if opened.matches(filters):
+            yield opened
 
 
 def _report(session: Session, rid: str) -> Report:
@@ -145,7 +160,7 @@ def _report(session: Session, rid: str) -> Report:
 
 def open_report(session: Session, rid: str, private_keys: dict[str, ec.EllipticCurvePrivateKey]) -> OpenedReport:
     report = _report(session, rid)
-    opened = _open(report, private_keys)
+    opened = _open(session.execute(_query(Filters()).where(Report.id == report.id)).one(), private_keys)
     for note in session.scalars(select(ReportNote).where(ReportNote.report_id == report.id).order_by(ReportNote.id)):
         try:
             opened.notes.append(crypto.open_envelope(json.loads(note.envelope), private_keys))

@@ -1,0 +1,58 @@
+"""Statistics: counts and shares per answer, as accessible inline SVG with the numbers beside it."""
+
+from __future__ import annotations
+
+import re
+
+from fieldapp.services import stats
+from fieldapp.services.inbox import OpenedReport
+
+from .test_dashboard_reports import inbox_org, login, unlock  # noqa: F401  (fixture and helpers)
+
+
+def table(page: str, dimension: str) -> dict[str, tuple[int, str]]:
+    figure = re.search(rf'<figure class="chart" id="chart-{dimension}">(.*?)</figure>', page, re.S).group(1)
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(\d+)</td><td>([\d.]+)</td></tr>", figure)
+    return {label: (int(count), share) for label, count, share in rows}
+
+
+def test_counts_and_shares(client, inbox_org) -> None:  # noqa: F811
+    login(client, "sara")
+    unlock(client)
+    page = client.get("/dashboard/stats").get_data(as_text=True)
+    assert "3 informes contados." in page
+    assert table(page, "exploitation_type") == {"Trabajo forzoso": (2, "66.7"), "Explotación sexual": (1, "33.3")}
+    assert table(page, "department") == {"Loreto": (1, "33.3"), "Madre de Dios": (1, "33.3"), "Puno": (1, "33.3")}
+    for dimension, _ in stats.DIMENSIONS:
+        assert f'id="chart-{dimension}"' in page
+    assert page.count('role="img"') == sum(1 for d, _ in stats.DIMENSIONS if table(page, d))
+    assert 'aria-labelledby="caption-exploitation_type"' in page
+
+
+def test_filters_apply(client, inbox_org) -> None:  # noqa: F811
+    login(client, "sara")
+    unlock(client)
+    page = client.get("/dashboard/stats?department=21").get_data(as_text=True)
+    assert "1 informes contados." in page and table(page, "exploitation_type") == {"Explotación sexual": (1, "100.0")}
+
+
+def test_locked_session_sees_only_counts(client, inbox_org) -> None:  # noqa: F811
+    login(client, "sara")
+    page = client.get("/dashboard/stats").get_data(as_text=True)
+    assert "Desbloquear para ver las estadísticas" in page and "<svg" not in page and "Nuevo: 3" in page
+
+
+def test_compute_counts_each_report_once_per_code_and_skips_unreadable() -> None:
+    import datetime as dt
+
+    def report(answers: dict | None) -> OpenedReport:
+        opened = OpenedReport("r", dt.date(2026, 11, 29), "t", "new", None)
+        opened.document = None if answers is None else {"answers": answers}
+        return opened
+
+    picture = stats.compute(
+        [report({"sex": ["Feminine", "Feminine"], "minors": True}), report({"sex": ["Masculine"]}), report(None)]
+    )
+    by = {b.dimension: {r.code: r.count for r in b.rows} for b in picture.breakdowns}
+    assert picture.reports == 2 and picture.unreadable == 1
+    assert by["sex"] == {"Feminine": 1, "Masculine": 1} and by["minors"] == {"yes": 1} and by["month"] == {"2026-11": 2}
