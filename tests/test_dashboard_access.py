@@ -31,6 +31,10 @@ VIEWS = {
     ("POST", "/dashboard/reports/<rid>/notes"): READERS,
     ("GET", "/dashboard/export"): READERS,
     ("GET", "/dashboard/stats"): READERS,
+    ("GET", "/dashboard/teams"): {"admin"},
+    ("POST", "/dashboard/teams"): {"admin"},
+    ("POST", "/dashboard/teams/<int:team_id>/code"): {"admin"},
+    ("POST", "/dashboard/devices/<int:device_id>/revoke"): {"admin"},
 }
 OPEN_TO_ALL = {"/dashboard/login", "/dashboard/logout", "/setup/<token>"}
 
@@ -65,7 +69,7 @@ def test_every_dashboard_view_is_in_the_role_table(app) -> None:
 
 
 def _call(client, method: str, rule: str):  # type: ignore[no-untyped-def]
-    path = rule.replace("<rid>", RID)
+    path = rule.replace("<rid>", RID).replace("<int:team_id>", "1").replace("<int:device_id>", "1")
     if method == "GET":
         return client.get(path)
     return client.post(path, data={"csrf_token": csrf(client, "/dashboard/")})
@@ -74,7 +78,7 @@ def _call(client, method: str, rule: str):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("method", "rule"), list(VIEWS))
 def test_anonymous_is_sent_to_login(client, method, rule) -> None:
     client.get("/dashboard/login")  # a session with a CSRF token, but no user
-    path = rule.replace("<rid>", RID)
+    path = rule.replace("<rid>", RID).replace("<int:team_id>", "1").replace("<int:device_id>", "1")
     token = csrf(client) if method == "POST" else None
     answer = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
     assert answer.status_code == 302 and "/dashboard/login" in answer.headers["Location"]

@@ -39,6 +39,13 @@ def find_team(session: Session, name: str) -> Team:
     return team
 
 
+def find_team_by_id(session: Session, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound(N_("No existe el equipo %(id)s."), id=team_id)
+    return team
+
+
 def list_teams(session: Session) -> list[Team]:
     return list(session.scalars(select(Team).order_by(Team.name)))
 

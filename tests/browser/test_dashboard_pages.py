@@ -82,3 +82,15 @@ def test_reading_pages_are_accessible(page, live_server) -> None:
     page.goto(live_server.url + f"/dashboard/reports/{envelope['rid']}")
     page.wait_for_selector("text=Peligro inmediato")
     check()
+
+
+def test_code_page_is_accessible(page, live_server) -> None:
+    page.goto(live_server.url + "/dashboard/login")
+    page.fill("#username", "ana")
+    page.fill("#passphrase", LOGIN_PASSPHRASE)
+    page.click("form:has(#passphrase) button[type=submit]")
+    page.goto(live_server.url + "/dashboard/teams")
+    page.click("text=Dar un código de inscripción")
+    page.wait_for_selector("svg.qr")
+    serious = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], [(v["id"], v["help"]) for v in serious]

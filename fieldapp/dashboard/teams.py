@@ -1,0 +1,66 @@
+"""The admin's teams and phones: create teams, issue enrollment codes (text and QR), revoke phones."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import current_app, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from ..config import Config
+from ..extensions import db
+from ..models import Role, User
+from ..services import audit, devices
+from . import bp
+from .auth import role_required
+
+ADMIN = Role.ADMIN.value
+
+
+def qr_svg(text: str) -> Markup:
+    """A QR code as inline SVG, drawn here: the phone's camera reads it from the screen."""
+    buffer = io.BytesIO()
+    segno.make_qr(text, error="m").save(buffer, kind="svg", scale=8, border=4, xmldecl=False, svgclass="qr")
+    return Markup(buffer.getvalue().decode("ascii"))  # noqa: S704  (segno's own SVG, from a code we made)
+
+
+@bp.get("/dashboard/teams")
+@role_required(ADMIN)
+def teams_page(user: User):  # type: ignore[no-untyped-def]
+    all_devices = devices.list_devices(db.session)
+    by_team = {team.id: [d for d in all_devices if d.team_id == team.id] for team in devices.list_teams(db.session)}
+    return render_template("dashboard/teams.html", user=user, teams=devices.list_teams(db.session), by_team=by_team)
+
+
+@bp.post("/dashboard/teams")
+@role_required(ADMIN)
+def team_create(user: User):  # type: ignore[no-untyped-def]
+    team = devices.create_team(db.session, request.form.get("name", "")[:200])
+    audit.record(db.session, user.username, "team_created", team=team.name)
+    db.session.commit()
+    return redirect(url_for("dashboard.teams_page"))
+
+
+@bp.post("/dashboard/teams/<int:team_id>/code")
+@role_required(ADMIN)
+def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
+    config: Config = current_app.config["FIELDAPP"]
+    team = devices.find_team_by_id(db.session, team_id)
+    uses = request.form.get("uses", 1, type=int) or 1
+    hours = request.form.get("hours", config.enroll_code_ttl_hours, type=int) or config.enroll_code_ttl_hours
+    code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
+    audit.record(db.session, user.username, "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
+    db.session.commit()
+    return render_template(
+        "dashboard/code.html", user=user, team=team, code=code, qr=qr_svg(code), uses=uses, hours=hours
+    )
+
+
+@bp.post("/dashboard/devices/<int:device_id>/revoke")
+@role_required(ADMIN)
+def device_revoke(user: User, device_id: int):  # type: ignore[no-untyped-def]
+    devices.revoke(db.session, device_id)
+    audit.record(db.session, user.username, "device_revoked", device=device_id)
+    db.session.commit()
+    return redirect(url_for("dashboard.teams_page"))

@@ -1,0 +1,52 @@
+"""The admin's teams and phones page: teams, one-time codes as text and QR, revoking a phone."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from fieldapp.extensions import db
+from fieldapp.models import AuditEvent, EnrollmentCode
+from fieldapp.services import devices
+
+from .conftest import Org
+from .test_dashboard_access import accounts, csrf, login  # noqa: F401  (fixture and helpers)
+
+
+def test_create_team_issue_code_enrol_and_revoke(app, client, accounts, org: Org) -> None:  # noqa: F811
+    login(client, "admin")
+    token = csrf(client, "/dashboard/teams")
+    assert client.post("/dashboard/teams", data={"name": "Loreto 2", "csrf_token": token}).status_code == 302
+    page = client.get("/dashboard/teams").get_data(as_text=True)
+    assert "Loreto 2" in page and org.team in page
+    with app.app_context():
+        loreto = devices.find_team(db.session, "Loreto 2").id
+    answer = client.post(f"/dashboard/teams/{loreto}/code", data={"uses": "2", "hours": "3", "csrf_token": token})
+    shown = answer.get_data(as_text=True)
+    code = re.search(r'<p class="code">([0-9A-Z-]+)</p>', shown).group(1)
+    assert "<svg" in shown and 'class="qr"' in shown and "2 teléfono(s) durante 3 horas" in shown
+    with app.app_context():
+        assert code.replace("-", "") not in str(db.session.scalars(select(EnrollmentCode.code_hash)).all())
+    enrolled = client.post("/api/v1/enroll", json={"code": code})
+    assert enrolled.status_code == 201 and enrolled.json["team"] == "Loreto 2"
+    phone = {"Authorization": f"Bearer {enrolled.json['device_token']}"}
+    with app.app_context():
+        device_id = max(d.id for d in devices.list_devices(db.session) if d.team_id == loreto)
+    assert f"/dashboard/devices/{device_id}/revoke" in client.get("/dashboard/teams").get_data(as_text=True)
+    assert client.post(f"/dashboard/devices/{device_id}/revoke", data={"csrf_token": token}).status_code == 302
+    assert client.get("/api/v1/bootstrap", headers=phone).status_code == 401
+    assert "Desconectado el" in client.get("/dashboard/teams").get_data(as_text=True)
+    with app.app_context():
+        actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.actor == "admin"))]
+    assert {"team_created", "enrollment_code_issued", "device_revoked"} <= set(actions)
+
+
+def test_bad_team_and_code_input_is_a_clear_4xx(client, accounts) -> None:  # noqa: F811
+    login(client, "admin")
+    token = csrf(client, "/dashboard/teams")
+    assert client.post("/dashboard/teams", data={"name": "", "csrf_token": token}).status_code == 422
+    assert client.post("/dashboard/teams/999/code", data={"csrf_token": token}).status_code == 404
+    client.post("/dashboard/teams", data={"name": "Tumbes", "csrf_token": token})
+    assert client.post("/dashboard/teams", data={"name": "Tumbes", "csrf_token": token}).status_code == 409
+    assert client.post("/dashboard/devices/999/revoke", data={"csrf_token": token}).status_code == 404
