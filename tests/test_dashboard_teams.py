@@ -50,3 +50,46 @@ def test_bad_team_and_code_input_is_a_clear_4xx(client, accounts) -> None:  # no
     client.post("/dashboard/teams", data={"name": "Tumbes", "csrf_token": token})
     assert client.post("/dashboard/teams", data={"name": "Tumbes", "csrf_token": token}).status_code == 409
     assert client.post("/dashboard/devices/999/revoke", data={"csrf_token": token}).status_code == 404
+
+
+def test_admin_manages_users(app, client, accounts) -> None:  # noqa: F811
+    from fieldapp.services import users
+
+    login(client, "admin")
+    token = csrf(client, "/dashboard/users")
+    created = client.post(
+        "/dashboard/users",
+        data={"username": "Nuria", "role": "supervisor", "passphrase": "frase de nuria 1", "csrf_token": token},
+    )
+    assert created.status_code == 302
+    weak = client.post(
+        "/dashboard/users", data={"username": "x1", "role": "supervisor", "passphrase": "corta", "csrf_token": token}
+    )
+    assert weak.status_code == 422
+    with app.app_context():
+        nuria = users.find_user(db.session, "nuria")
+        nuria.failed_logins, nuria.locked_until = 9, __import__("datetime").datetime(2999, 1, 1)
+        admin_id = users.find_user(db.session, "admin").id
+        db.session.commit()
+        nuria_id = nuria.id
+    assert "Bloqueada por intentos fallidos" in client.get("/dashboard/users").get_data(as_text=True)
+    assert client.post(f"/dashboard/users/{nuria_id}/unlock", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/dashboard/users/{admin_id}/disable", data={"csrf_token": token}).status_code == 409
+    assert client.post(f"/dashboard/users/{nuria_id}/disable", data={"csrf_token": token}).status_code == 302
+    with app.app_context():
+        nuria = users.find_user(db.session, "nuria")
+        assert nuria.disabled_on is not None and nuria.locked_until is None
+        actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.actor == "admin"))]
+    assert {"user_created", "user_lock_cleared", "user_disabled"} <= set(actions)
+    other = app.test_client()
+    refused = other.post(
+        "/dashboard/login",
+        data={"username": "nuria", "passphrase": "frase de nuria 1", "csrf_token": csrf(other, "/dashboard/login")},
+    )
+    assert refused.status_code == 401  # a disabled account cannot log in
+
+
+def test_admin_sees_keys_and_holders(client, accounts, org: Org) -> None:  # noqa: F811
+    login(client, "admin")
+    page = client.get("/dashboard/keys").get_data(as_text=True)
+    assert org.kid in page and "gestionada" in page and "ana" in page

@@ -113,3 +113,31 @@ def check_login(session: Session, username: str, passphrase: str, kdf: KdfParams
 
 def find_user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def _by_id(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(N_("No existe el usuario %(id)s."), id=user_id)
+    return user
+
+
+def disable_user(session: Session, user_id: int, by: User) -> User:
+    """The account can no longer log in; its audit history and any key copies stay."""
+    user = _by_id(session, user_id)
+    if user.id == by.id:
+        raise Conflict(N_("No puede desactivar su propia cuenta."))
+    if user.disabled_on is None:
+        user.disabled_on = dt.datetime.now(dt.UTC).date()
+    return user
+
+
+def clear_lock(session: Session, user_id: int) -> User:
+    user = _by_id(session, user_id)
+    user.failed_logins = 0
+    user.locked_until = None
+    return user

@@ -1,0 +1,62 @@
+"""The admin's users and keys. Key changes that need a holder's own passphrase stay on the command line."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, url_for
+
+from ..config import Config
+from ..extensions import db
+from ..models import Role, User
+from ..services import audit, keys, users
+from . import bp
+from .auth import role_required
+
+ADMIN = Role.ADMIN.value
+
+
+@bp.get("/dashboard/users")
+@role_required(ADMIN)
+def users_page(user: User):  # type: ignore[no-untyped-def]
+    return render_template(
+        "dashboard/users.html", user=user, accounts=users.list_users(db.session), roles=[r.value for r in Role]
+    )
+
+
+@bp.post("/dashboard/users")
+@role_required(ADMIN)
+def user_create(user: User):  # type: ignore[no-untyped-def]
+    config: Config = current_app.config["FIELDAPP"]
+    created = users.create_user(
+        db.session,
+        request.form.get("username", "")[:64],
+        request.form.get("role", ""),
+        request.form.get("passphrase", "")[:1024],
+        config.kdf,
+    )
+    audit.record(db.session, user.username, "user_created", username=created.username, role=created.role)
+    db.session.commit()
+    return redirect(url_for("dashboard.users_page"))
+
+
+@bp.post("/dashboard/users/<int:user_id>/disable")
+@role_required(ADMIN)
+def user_disable(user: User, user_id: int):  # type: ignore[no-untyped-def]
+    target = users.disable_user(db.session, user_id, by=user)
+    audit.record(db.session, user.username, "user_disabled", username=target.username)
+    db.session.commit()
+    return redirect(url_for("dashboard.users_page"))
+
+
+@bp.post("/dashboard/users/<int:user_id>/unlock")
+@role_required(ADMIN)
+def user_clear_lock(user: User, user_id: int):  # type: ignore[no-untyped-def]
+    target = users.clear_lock(db.session, user_id)
+    audit.record(db.session, user.username, "user_lock_cleared", username=target.username)
+    db.session.commit()
+    return redirect(url_for("dashboard.users_page"))
+
+
+@bp.get("/dashboard/keys")
+@role_required(ADMIN)
+def keys_page(user: User):  # type: ignore[no-untyped-def]
+    return render_template("dashboard/keys.html", user=user, org_keys=keys.list_keys(db.session))
