@@ -108,7 +108,7 @@ window.BarcodeDetector = class { async detect() { return []; } };
 @pytest.mark.parametrize(
     "screen", ["enrol", "scan", "home", "home with warning", "full form", "quick form", "form errors"]
 )
-def test_no_serious_accessibility_violations(page, live_server, screen) -> None:
+def test_no_serious_accessibility_violations(page, context, live_server, screen) -> None:
     if screen == "scan":
         page.add_init_script(script=CAMERA_THAT_SEES_NO_CODE)
     page.goto(live_server.url + "/")
@@ -119,7 +119,7 @@ def test_no_serious_accessibility_violations(page, live_server, screen) -> None:
         enrol(page, live_server)
     if screen == "home with warning":
         reject = '{"results": [{"rid": null, "status": "rejected", "error": "Versión de sobre no admitida."}]}'
-        page.route(
+        context.route(  # the page's requests and the service worker's
             "**/api/v1/reports", lambda route: route.fulfill(status=200, content_type="application/json", body=reject)
         )
         save_report(page, "x", quick=True)
