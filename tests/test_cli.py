@@ -305,3 +305,15 @@ def test_keys_recover_catches_a_mistyped_phrase(runner, admin_with_key) -> None:
     typo = " ".join(["abandon"] * 12)  # real words, wrong checksum
     result = recover(runner, kit_path, typo, ok=False)
     assert "tiene un error" in result.output
+
+
+def test_keys_under_different_passphrases_each_open_with_their_own(runner, app, admin_with_key) -> None:
+    old_kid, _, _ = admin_with_key
+    result = run(runner, "keys", "rotate", "--holder", "ana", env={"FIELDAPP_PASSPHRASE": "otra frase distinta 1"})
+    new_kid = re.search(r"\b([0-9a-f]{16})\b", result.output).group(1)
+    with app.app_context():
+        ana = users.find_user(db.session, "ana")
+        assert set(key_service.unlock(db.session, ana, ADMIN_KEY)) == {old_kid}
+        assert set(key_service.unlock(db.session, ana, "otra frase distinta 1")) == {new_kid}
+        with pytest.raises(key_service.Forbidden):
+            key_service.unlock(db.session, ana, "ninguna de las dos")

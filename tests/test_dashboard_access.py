@@ -40,6 +40,7 @@ VIEWS = {
     ("POST", "/dashboard/users/<int:user_id>/disable"): {"admin"},
     ("POST", "/dashboard/users/<int:user_id>/unlock"): {"admin"},
     ("GET", "/dashboard/keys"): {"admin"},
+    ("POST", "/dashboard/keys/rotate"): {"admin"},
 }
 OPEN_TO_ALL = {"/dashboard/login", "/dashboard/logout", "/setup/<token>"}
 

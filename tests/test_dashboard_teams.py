@@ -10,7 +10,7 @@ from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, EnrollmentCode
 from fieldapp.services import devices
 
-from .conftest import Org
+from .conftest import FAST_KDF, KEY_PASSPHRASE, Org
 from .test_dashboard_access import accounts, csrf, login  # noqa: F401  (fixture and helpers)
 
 
@@ -93,3 +93,33 @@ def test_admin_sees_keys_and_holders(client, accounts, org: Org) -> None:  # noq
     login(client, "admin")
     page = client.get("/dashboard/keys").get_data(as_text=True)
     assert org.kid in page and "gestionada" in page and "ana" in page
+
+
+def test_admin_rotates_the_key_and_gets_a_recovery_kit_once(app, client, accounts, org: Org) -> None:  # noqa: F811
+    import html
+
+    from fieldapp import crypto
+    from fieldapp.services import keys, users
+
+    with app.app_context():
+        ana = users.find_user(db.session, "ana")
+        admin = users.find_user(db.session, "admin")
+        keys.grant(db.session, ana, KEY_PASSPHRASE, admin, "clave del admin 99", FAST_KDF)
+        db.session.commit()
+    login(client, "admin")
+    token = csrf(client, "/dashboard/keys")
+    mismatch = {"key_passphrase": "nueva clave 2027", "key_passphrase_again": "otra cosa 2027", "csrf_token": token}
+    assert client.post("/dashboard/keys/rotate", data=mismatch).status_code == 422
+    same = {"key_passphrase": "nueva clave 2027", "key_passphrase_again": "nueva clave 2027", "csrf_token": token}
+    page = client.post("/dashboard/keys/rotate", data=same).get_data(as_text=True)
+    phrase = " ".join(re.findall(r"<li>([a-z]+)</li>", page))
+    kit = html.unescape(re.search(r'<pre class="kit">(.*?)</pre>', page, re.S).group(1)).encode()
+    new_kid = crypto.kid_for(crypto.public_raw(crypto.open_recovery_kit(kit, phrase)))
+    with app.app_context():
+        listed = {k.kid: k for k in keys.list_keys(db.session)}
+        assert listed[new_kid].current and not listed[org.kid].current and listed[org.kid].retired_on
+        assert set(keys.unlock(db.session, users.find_user(db.session, "admin"), "nueva clave 2027")) == {new_kid}
+        actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.actor == "admin"))]
+    assert "key_rotated" in actions
+    answer = client.get("/api/v1/bootstrap", headers=org.headers)
+    assert [k["kid"] for k in answer.json["keys"] if k["current"]] == [new_kid]  # phones get it on their next sync

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 
 from ..config import Config
+from ..errors import N_, Invalid
 from ..extensions import db
 from ..models import Role, User
 from ..services import audit, keys, users
 from . import bp
 from .auth import role_required
+from .setup import recovery_kit_context
 
 ADMIN = Role.ADMIN.value
 
@@ -60,3 +62,17 @@ def user_clear_lock(user: User, user_id: int):  # type: ignore[no-untyped-def]
 @role_required(ADMIN)
 def keys_page(user: User):  # type: ignore[no-untyped-def]
     return render_template("dashboard/keys.html", user=user, org_keys=keys.list_keys(db.session))
+
+
+@bp.post("/dashboard/keys/rotate")
+@role_required(ADMIN)
+def key_rotate(user: User):  # type: ignore[no-untyped-def]
+    config: Config = current_app.config["FIELDAPP"]
+    passphrase = request.form.get("key_passphrase", "")[:1024]
+    if passphrase != request.form.get("key_passphrase_again", "")[:1024]:
+        raise Invalid(N_("Las dos frases de paso de la clave no coinciden."))
+    new = keys.rotate(db.session, user, passphrase, config.kdf)
+    audit.record(db.session, user.username, "key_rotated", kid=new.key.kid)
+    kit = recovery_kit_context(new.private_der, new.key.kid, config)
+    db.session.commit()
+    return render_template("dashboard/key_rotated.html", user=user, **kit)

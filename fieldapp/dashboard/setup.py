@@ -42,16 +42,19 @@ def first_admin(token: str):  # type: ignore[no-untyped-def]
             errors.append(exc.render(gettext))
     if errors:
         return render_template("setup.html", errors=errors, username=username), 422
-    phrase = generate_recovery_phrase()
-    kit = make_recovery_kit(result.new_key.private_der, phrase, config.kdf)
     audit.record(db.session, result.admin.username, "setup", kid=result.new_key.key.kid)
+    kit = recovery_kit_context(result.new_key.private_der, result.new_key.key.kid, config)
     db.session.commit()
-    # The kit is ciphertext under a 128-bit phrase, so showing it here is safe; it is not kept on the server.
-    return render_template(
-        "setup_done.html",
-        username=result.admin.username,
-        kid=result.new_key.key.kid,
-        phrase=phrase.split(),
-        kit=kit.decode(),
-        kit_href="data:application/json;base64," + base64.b64encode(kit).decode("ascii"),
-    )
+    return render_template("setup_done.html", username=result.admin.username, **kit)
+
+
+def recovery_kit_context(private_der: bytes, kid: str, config: Config) -> dict[str, object]:
+    """What recovery_kit.html shows, once. The kit is ciphertext under a 128-bit phrase; it is not kept here."""
+    phrase = generate_recovery_phrase()
+    kit = make_recovery_kit(private_der, phrase, config.kdf)
+    return {
+        "kid": kid,
+        "phrase": phrase.split(),
+        "kit": kit.decode(),
+        "kit_href": "data:application/json;base64," + base64.b64encode(kit).decode("ascii"),
+    }

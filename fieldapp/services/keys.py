@@ -102,7 +102,11 @@ def import_pem(
 
 
 def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.EllipticCurvePrivateKey]:
-    """Every private key `user` holds, unwrapped in memory only; a wrong passphrase opens none."""
+    """Every private key of `user` that this passphrase opens, unwrapped in memory only.
+
+    A holder may keep keys under different passphrases (say, a rotation under a new one): each opens its
+    own. A passphrase that opens none is refused.
+    """
     grants = list(
         session.scalars(select(KeyGrant).where(KeyGrant.user_id == user.id).options(selectinload(KeyGrant.key)))
     )
@@ -112,9 +116,11 @@ def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.Ellipt
     for grant in grants:
         try:
             der = crypto.unwrap_private_key(grant.wrapped_private_key, grant.key.kid, passphrase)
-        except crypto.UnwrapError as exc:
-            raise Forbidden(N_("La frase de paso de la clave no es correcta.")) from exc
+        except crypto.UnwrapError:
+            continue
         keys[grant.key.kid] = crypto.load_private_key(der)
+    if not keys:
+        raise Forbidden(N_("La frase de paso de la clave no es correcta."))
     return keys
 
 
