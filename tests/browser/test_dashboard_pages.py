@@ -94,3 +94,44 @@ def test_code_page_is_accessible(page, live_server) -> None:
     page.wait_for_selector("svg.qr")
     serious = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], [(v["id"], v["help"]) for v in serious]
+
+
+def test_first_run_setup_pages_are_accessible(page, tmp_path) -> None:
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from fieldapp import create_app
+    from fieldapp.services import setup
+
+    from ..conftest import make_config
+
+    app = create_app(make_config(tmp_path))
+    with app.app_context():
+        db.create_all()
+        token = setup.issue_setup_token(db.session)
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_port}/setup/{token}")
+        pages = []
+        pages.append(Axe().run(page).response["violations"])
+        page.fill("#username", "primera")
+        for field in ("#passphrase", "#passphrase_again"):
+            page.fill(field, "entrada segura 2026")
+        for field in ("#key_passphrase", "#key_passphrase_again"):
+            page.fill(field, "llave del equipo 2026")
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=Frase de recuperación")
+        pages.append(Axe().run(page).response["violations"])
+        page.goto(f"http://127.0.0.1:{server.server_port}/setup/{token}")  # spent
+        pages.append(Axe().run(page).response["violations"])
+    finally:
+        server.shutdown()
+        with app.app_context():
+            db.engine.dispose()
+    serious = [
+        (v["id"], v["help"]) for violations in pages for v in violations if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
