@@ -109,7 +109,8 @@ def serve(host: str, port: int, workers: int, threads: int, server: str) -> None
     from . import server as serving
 
     _configure_logging()
-    click.echo(_("fieldapp sirve en %(url)s", url=f"http://{host}:{port}/"))
+    address = f"http://{host}:{port}/"
+    click.echo(_("fieldapp sirve en %(url)s", url=address))
     _print_setup_link_if_needed(host, port)
     use_gunicorn = server == "gunicorn" or (server == "auto" and serving.gunicorn_available())
     if use_gunicorn:
@@ -412,6 +413,22 @@ def audit_verify() -> None:
     click.echo(_("Cabeza de la cadena: %(head)s", head=result.head))
 
 
+@click.group("i18n", cls=AppGroup)
+def i18n_group() -> None:
+    """Traducciones."""
+
+
+@i18n_group.command("update")
+def i18n_update() -> None:
+    """Extrae los textos (Python, plantillas, aplicación, formularios) a translations/messages.pot."""
+    from . import i18n_catalogs
+
+    catalog = i18n_catalogs.extract_template()
+    i18n_catalogs.write_template(catalog)
+    click.echo(_("%(count)s textos en %(path)s", count=len(catalog), path=str(i18n_catalogs.TEMPLATE)))
+
+
 def register_commands(app: Flask) -> None:
-    for command in (serve, setup_link, teams, devices_group, users_group, keys_group, export, audit_group):
+    commands = (serve, setup_link, teams, devices_group, users_group, keys_group, export, audit_group, i18n_group)
+    for command in commands:
         app.cli.add_command(command)
