@@ -17,6 +17,7 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.run-deps
+	$(BIN)/fieldapp i18n compile
 	$(BIN)/fieldapp db upgrade
 	$(BIN)/fieldapp serve --host 127.0.0.1 --port 5000
 
@@ -24,6 +25,7 @@ test: $(VENV)/.test-deps
 	sh scripts/install-system-deps.sh
 	$(BIN)/ruff check fieldapp tests bench
 	$(BIN)/ruff format --check fieldapp tests bench
+	$(BIN)/fieldapp i18n compile
 	sh scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps

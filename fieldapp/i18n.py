@@ -31,6 +31,9 @@ def select_locale() -> str:
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:
+    from .locales import load_registry
+
+    load_registry()  # a broken language entry stops the start, not the first request that needs it
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     babel.init_app(app, locale_selector=select_locale)

@@ -60,3 +60,78 @@ def test_every_t_call_in_the_field_app_has_a_literal_msgid() -> None:
                 from_form = re.fullmatch(r"\w+\.(label|hint|title)", argument)
                 assert literal or from_form, f"{path.name}:{number}: t({argument}) cannot be extracted"
     assert calls > 50
+
+
+def test_a_language_cldr_lacks_goes_from_add_to_compiled(runner, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from babel import Locale, UnknownLocaleError
+    from babel.messages.pofile import read_po, write_po
+
+    try:
+        Locale.parse("xyz")
+        raise AssertionError("xyz should be unknown to CLDR")
+    except UnknownLocaleError:
+        pass
+    translations = tmp_path / "translations"
+    shutil.copytree(ROOT / "translations", translations)
+    monkeypatch.setattr(i18n_catalogs, "TRANSLATIONS", translations)
+    monkeypatch.setattr(i18n_catalogs, "STATIC_CATALOGS", tmp_path / "static_i18n")
+
+    added = runner.invoke(args=["i18n", "add", "xyz", "--name", "Xyzeño", "--plural", "nplurals=1; plural=0;"])
+    assert added.exit_code == 0, added.output
+    po = translations / "xyz" / "LC_MESSAGES" / "messages.po"
+    assert "Plural-Forms: nplurals=1; plural=0;" in po.read_text("utf-8")
+    assert '"xyz"' in (translations / "locales.json").read_text("utf-8")
+
+    # A translator confirms one string and leaves one fuzzy.
+    with open(po, "rb") as handle:
+        catalog = read_po(handle)
+    catalog["Informes"].string = "Willakuykuna-xyz"
+    catalog["Enviar ahora"].string = "Kunan-xyz"
+    catalog["Enviar ahora"].flags.add("fuzzy")
+    with open(po, "wb") as out:
+        write_po(out, catalog)
+
+    assert runner.invoke(args=["i18n", "update"]).exit_code == 0
+    assert "Plural-Forms: nplurals=1; plural=0;" in po.read_text("utf-8")  # kept through the update
+    assert runner.invoke(args=["i18n", "compile"]).exit_code == 0
+    assert (po.with_suffix(".mo")).exists()
+    compiled = json.loads((tmp_path / "static_i18n" / "xyz.json").read_text("utf-8"))
+    assert compiled["Informes"] == "Willakuykuna-xyz" and "Enviar ahora" not in compiled  # fuzzy is not shown
+    status = runner.invoke(args=["i18n", "status"])
+    line = next(row for row in status.output.splitlines() if row.startswith("xyz"))
+    assert line.split()[1:3] == ["1", "1"]
+    assert runner.invoke(args=["i18n", "status", "--min", "50"]).exit_code != 0
+
+
+def test_broken_registry_entries_are_refused(tmp_path) -> None:
+    import pytest
+
+    from fieldapp import locales
+
+    good = {
+        "es": {
+            "name": "Español",
+            "name_es": "Español",
+            "fallback": [],
+            "cldr": "es_PE",
+            "plural": "nplurals=2; plural=(n != 1);",
+        }
+    }
+    cases = {
+        "fallback not ending in es": {"shp": {**good["es"], "name": "Jakon", "fallback": ["qu"]}},
+        "unknown cldr": {"shp": {**good["es"], "fallback": ["es"], "cldr": "shp"}},
+        "bad plural": {"shp": {**good["es"], "fallback": ["es"], "plural": "dos formas"}},
+        "bad code": {"Shipibo": {**good["es"], "fallback": ["es"]}},
+    }
+    assert locales.load_registry(_write(tmp_path / "ok.json", {**good, "shp": {**good["es"], "fallback": ["es"]}}))
+    for name, extra in cases.items():
+        with pytest.raises(locales.RegistryError):
+            locales.load_registry(_write(tmp_path / "bad.json", {**good, **extra}))
+        assert name
+
+
+def _write(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data), "utf-8")
+    return path

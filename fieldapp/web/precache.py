@@ -11,7 +11,7 @@ from flask import Flask
 
 # Served by views rather than from static/: the shell page and the manifest.
 SHELL_URLS = ("/", "/manifest.webmanifest")
-STATIC_KINDS = ("js", "css", "icons")
+STATIC_KINDS = ("js", "css", "icons", "i18n")  # i18n: the compiled catalogs, one JSON per language
 
 
 @cache
