@@ -1,40 +1,83 @@
-"""Locales: which ones the server offers and how a request's locale is chosen."""
+"""Which language a request is in, and where its words come from.
+
+The UI language may be one CLDR does not know (Shipibo-Konibo, Asháninka…). Flask-Babel parses whatever
+the locale selector returns, so the selector returns the language's CLDR *formatting* locale from the
+registry (dates, numbers), and UiLanguageDomain loads the UI language's own catalog, then each language of
+its fallback chain, ending in Spanish, the source.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale
+from babel import support
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import Babel, Domain
 
-DEFAULT_LOCALE = "es"
+from . import locales
+
+DEFAULT_LOCALE = locales.SOURCE
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
 
 @cache
+def registry() -> dict[str, locales.LocaleEntry]:
+    """The registry, read and validated once per process (languages change with a release)."""
+    return locales.load_registry(TRANSLATIONS_DIR / "locales.json")
+
+
 def available_locales() -> list[str]:
-    """Spanish (the source) plus every language with a compiled catalog, read once per process."""
-    found = sorted(p.parent.parent.name for p in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.mo"))
-    return [DEFAULT_LOCALE] + [code for code in found if code != DEFAULT_LOCALE]
+    """Every registered language, Spanish (the source) first."""
+    return [DEFAULT_LOCALE] + [code for code in registry() if code != DEFAULT_LOCALE]
+
+
+def ui_language() -> str:
+    """Explicit choice (?lang=, then remembered), then the saved choice, then Accept-Language, then Spanish."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    if "ui_language" in g:
+        return g.ui_language
+    offered = registry()
+    explicit = request.args.get("lang", "")
+    if explicit in offered:
+        chosen = explicit
+        if not request.path.startswith("/api/"):  # people's pages remember it; the device API stays stateless
+            session["lang"] = explicit
+    elif session.get("lang") in offered:
+        chosen = session["lang"]
+    else:
+        chosen = request.accept_languages.best_match(list(offered)) or DEFAULT_LOCALE
+    g.ui_language = chosen
+    return chosen
 
 
 def select_locale() -> str:
-    """Explicit choice (?lang=), then Accept-Language, then Spanish (also for the CLI)."""
-    if not has_request_context():
-        return DEFAULT_LOCALE
-    offered = available_locales()
-    explicit = request.args.get("lang", "")
-    if explicit in offered:
-        return explicit
-    return request.accept_languages.best_match(offered) or DEFAULT_LOCALE
+    """The formatting locale: one CLDR has, from the UI language's registry entry."""
+    return registry()[ui_language()].cldr
+
+
+class UiLanguageDomain(Domain):
+    def get_translations(self):  # type: ignore[no-untyped-def]
+        if not has_request_context():
+            return support.NullTranslations()
+        code = ui_language()
+        if code not in self.cache:
+            chain = [code, *registry()[code].fallback]
+            loaded = [support.Translations.load(str(TRANSLATIONS_DIR), [step]) for step in chain]
+            found = [t for t in loaded if isinstance(t, support.Translations)]
+            merged = found[0] if found else support.NullTranslations()
+            for fallback in found[1:]:
+                merged.add_fallback(fallback)
+            self.cache[code] = merged
+        return self.cache[code]
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:
-    from .locales import load_registry
-
-    load_registry()  # a broken language entry stops the start, not the first request that needs it
-    app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
+    registry.cache_clear()
+    registry()  # a broken language entry stops the start, not the first request that needs it
+    app.config["BABEL_DEFAULT_LOCALE"] = registry()[DEFAULT_LOCALE].cldr
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals["get_locale"] = get_locale
+    babel.domain_instance = UiLanguageDomain()
+    app.jinja_env.globals["ui_language"] = ui_language

@@ -135,3 +135,65 @@ def test_broken_registry_entries_are_refused(tmp_path) -> None:
 def _write(path: Path, data: dict) -> Path:
     path.write_text(json.dumps(data), "utf-8")
     return path
+
+
+def test_pages_and_api_in_a_language_cldr_lacks(tmp_path, monkeypatch) -> None:
+    """Words from the UI language's catalog, the rest from Spanish; dates through the CLDR fallback locale."""
+    import shutil
+
+    from babel.messages.pofile import read_po, write_po
+
+    from fieldapp import create_app, i18n
+    from fieldapp.extensions import db
+
+    from .conftest import make_config
+
+    translations = tmp_path / "translations"
+    shutil.copytree(ROOT / "translations", translations)
+    monkeypatch.setattr(i18n_catalogs, "TRANSLATIONS", translations)
+    monkeypatch.setattr(i18n_catalogs, "STATIC_CATALOGS", tmp_path / "static_i18n")
+    from fieldapp import locales
+
+    i18n_catalogs.add_language(
+        locales.LocaleEntry("xyz", "Xyzeño", "Xyzeño", ("es",), "es_PE", "nplurals=1; plural=0;")
+    )
+    po = translations / "xyz" / "LC_MESSAGES" / "messages.po"
+    with open(po, "rb") as handle:
+        catalog = read_po(handle)
+    catalog["Entrar"].string = "Yaykuy-xyz"
+    catalog["Falta el código de inscripción."].string = "Mana kanchu yaykuna-xyz."
+    catalog["Frase de paso"].string = "Pakasqa-xyz"
+    catalog["Frase de paso"].flags.add("fuzzy")  # not confirmed: must not be shown
+    with open(po, "wb") as out:
+        write_po(out, catalog)
+    i18n_catalogs.compile_catalogs(translations, tmp_path / "static_i18n")
+    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", translations)
+
+    instance = tmp_path / "app"
+    instance.mkdir()
+    app = create_app(make_config(instance))
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    page = client.get("/dashboard/login?lang=xyz").get_data(as_text=True)
+    assert 'lang="xyz"' in page and "Yaykuy-xyz" in page
+    assert "Nombre de usuario" in page  # untranslated: falls back to Spanish
+    assert "Pakasqa-xyz" not in page and "Frase de paso" in page  # fuzzy: not shown
+    assert "Yaykuy-xyz" in client.get("/dashboard/login").get_data(as_text=True)  # the choice is remembered
+    other = app.test_client()
+    assert "Yaykuy-xyz" in other.get("/dashboard/login", headers={"Accept-Language": "xyz, es;q=0.5"}).get_data(
+        as_text=True
+    )
+    assert "Yaykuy-xyz" not in other.get("/dashboard/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    problem = app.test_client().post("/api/v1/enroll?lang=xyz", json={})
+    assert problem.status_code == 422 and problem.json["detail"] == "Mana kanchu yaykuna-xyz."
+    bootstrap_locales = i18n.available_locales()
+    assert bootstrap_locales[0] == "es" and "xyz" in bootstrap_locales
+    with app.test_request_context("/?lang=xyz"):
+        import datetime as dt
+
+        from flask_babel import format_date
+
+        assert format_date(dt.date(2026, 11, 29), "long") == "29 de noviembre de 2026"  # through es_PE
+    with app.app_context():
+        db.engine.dispose()
