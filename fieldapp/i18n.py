@@ -32,6 +32,10 @@ def available_locales() -> list[str]:
     return [DEFAULT_LOCALE] + [code for code in registry() if code != DEFAULT_LOCALE]
 
 
+def language_entries() -> list[locales.LocaleEntry]:
+    return [registry()[code] for code in available_locales()]
+
+
 def ui_language() -> str:
     """Explicit choice (?lang=, then remembered), then the saved choice, then Accept-Language, then Spanish."""
     if not has_request_context():

@@ -87,7 +87,8 @@ def test_bootstrap_lists_keys_forms_locales(org: Org, client) -> None:
     [key] = answer.json["keys"]
     assert key == {"kid": org.kid, "alg": "ECDH-P256", "pub": crypto.b64u_encode(org.pub), "current": True}
     assert crypto.kid_for(crypto.b64u_decode(key["pub"])) == key["kid"]
-    assert "es" in answer.json["locales"] and isinstance(answer.json["forms"], list)
+    assert {"code": "es", "name": "Español", "direction": "ltr"} in answer.json["locales"]
+    assert isinstance(answer.json["forms"], list)
 
 
 @pytest.mark.parametrize(

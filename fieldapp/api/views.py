@@ -14,7 +14,7 @@ from ..crypto import b64u_encode
 from ..database import WriterQueue, end_read
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
-from ..i18n import available_locales
+from ..i18n import language_entries
 from ..services import audit, devices, forms, keys, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
@@ -66,7 +66,8 @@ def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
     end_read(db.session)
     devices.mark_synced(db.session, device)
     db.session.commit()
-    return jsonify(keys=org_keys, forms=forms.list_forms(), locales=available_locales())
+    languages = [{"code": e.code, "name": e.name, "direction": e.direction} for e in language_entries()]
+    return jsonify(keys=org_keys, forms=forms.list_forms(), locales=languages)
 
 
 @bp.post("/reports")

@@ -57,3 +57,15 @@ export function bootstrap(token) {
 export function postReports(token, envelopes) {
   return call("POST", "/api/v1/reports", { token, body: { reports: envelopes }, timeoutMs: 120000 });
 }
+
+// A language's compiled catalog (msgid -> translation); the service worker serves it offline.
+export async function catalog(code) {
+  let response;
+  try {
+    response = await fetch(`/static/i18n/${encodeURIComponent(code)}.json`, { credentials: "omit" });
+  } catch (error) {
+    throw new NetworkError(String(error));
+  }
+  if (!response.ok) throw new ApiError(response.status, null);
+  return response.json();
+}

@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { b64uDecode, sealDocument } from "./crypto.js";
 import * as db from "./db.js";
-import { formatDate, t } from "./i18n.js";
+import { currentLocale, formatDate, setCatalog, t } from "./i18n.js";
 import { createOutbox, localDate } from "./outbox.js";
 import { buildForm, collectAnswers, validateForm } from "./ui/form.js";
 import { canScanQr, scanQr } from "./ui/scanner.js";
@@ -191,8 +191,37 @@ async function homeScreen() {
         : t("Almacenamiento persistente: no concedido; el navegador podría borrar datos si falta espacio."),
     ),
     team ? el("p", { class: "hint", text: t("Equipo: %(team)s", { team }) }) : null,
+    await languagePicker(),
   ];
   show("home", ...items);
+}
+
+// --- language: switched without a reload, remembered on the phone, works offline
+
+async function languagePicker() {
+  const bootstrap = await db.getSetting("bootstrap");
+  const languages = (bootstrap && bootstrap.locales) || [];
+  if (languages.length < 2) return null;
+  const select = el(
+    "select",
+    { id: "language", onchange: (event) => switchLanguage(event.target.value) },
+    languages.map((l) => el("option", { value: l.code, selected: l.code === currentLocale(), text: l.name })),
+  );
+  return el("div", { class: "field" }, el("label", { for: "language", text: t("Idioma") }), select);
+}
+
+async function applyLanguage(code) {
+  setCatalog(code, code === "es" ? {} : await api.catalog(code));
+}
+
+async function switchLanguage(code) {
+  try {
+    await applyLanguage(code);
+    await db.setSetting("language", code);
+  } catch {
+    status.problem = t("Ese idioma no está en el teléfono todavía; conéctese una vez.");
+  }
+  await homeScreen();
 }
 
 // --- the report form (answers live in memory only until they are sealed)
@@ -337,6 +366,8 @@ async function registerServiceWorker() {
 
 async function start() {
   registerServiceWorker();
+  const language = await db.getSetting("language");
+  if (language && language !== "es") await applyLanguage(language).catch(() => null);
   if (navigator.storage && navigator.storage.persisted) status.persisted = await navigator.storage.persisted();
   const token = await db.getSetting("deviceToken");
   if (!token) return enrollScreen();
