@@ -118,7 +118,7 @@ def enrol(page: Page, live_server: LiveServer) -> None:
 
 def wait_for_service_worker(page: Page) -> None:
     """Until the worker has cached the shell and controls the page: from then on it works offline."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
 
 
 def queued(page: Page) -> int:

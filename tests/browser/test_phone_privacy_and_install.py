@@ -85,10 +85,10 @@ def test_update_waits_and_keeps_queued_reports(page, context, live_server, monke
     assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.waiting !== null)")  # it waits
     page.click("text=Actualizar")
     page.wait_for_function(
-        "navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')"
+        "() => navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')"
     )
     page.wait_for_selector("h1:text('Informes')")
-    page.wait_for_function("caches.keys().then((k) => k.join() === 'fieldapp-shell-nueva-version')")
+    page.wait_for_function("() => caches.keys().then((k) => k.join() === 'fieldapp-shell-nueva-version')")
     assert queued(page) == 2
     context.unroute("**/api/v1/reports")
     page.click("text=Enviar ahora")

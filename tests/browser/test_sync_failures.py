@@ -133,7 +133,7 @@ def test_page_closed_while_a_batch_is_in_flight(api_context, live_server) -> Non
 def test_background_sync_sends_with_the_app_closed(context, live_server) -> None:
     page = context.new_page()
     enrol(page, live_server)
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
     rids = queue_offline_enrolled(page, context, 2)
     page.close()  # the app is closed; only the service worker remains
     context.set_offline(False)  # the browser fires the pending sync when the network returns
