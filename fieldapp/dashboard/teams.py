@@ -28,9 +28,9 @@ def qr_svg(text: str) -> Markup:
 @bp.get("/dashboard/teams")
 @role_required(ADMIN)
 def teams_page(user: User):  # type: ignore[no-untyped-def]
-    all_devices = devices.list_devices(db.session)
-    by_team = {team.id: [d for d in all_devices if d.team_id == team.id] for team in devices.list_teams(db.session)}
-    return render_template("dashboard/teams.html", user=user, teams=devices.list_teams(db.session), by_team=by_team)
+    teams, all_devices = devices.list_teams(db.session), devices.list_devices(db.session)
+    by_team = {team.id: [d for d in all_devices if d.team_id == team.id] for team in teams}
+    return render_template("dashboard/teams.html", user=user, teams=teams, by_team=by_team)
 
 
 @bp.post("/dashboard/teams")

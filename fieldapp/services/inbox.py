@@ -110,7 +110,13 @@ def _open(row: Any, private_keys: dict[str, ec.EllipticCurvePrivateKey] | None) 
 def _query(filters: Filters):  # type: ignore[no-untyped-def]
     # Plain columns, not ORM objects: listing and statistics go through thousands of rows.
     query = select(
-        Report.rid, Report.received_on, Team.name.label("team"), Report.status, Report.referred_to, Report.envelope
+        Report.id,
+        Report.rid,
+        Report.received_on,
+        Team.name.label("team"),
+        Report.status,
+        Report.referred_to,
+        Report.envelope,
     ).join(Team)
     if filters.status:
         query = query.where(Report.status == filters.status)
@@ -159,9 +165,11 @@ def _report(session: Session, rid: str) -> Report:
 
 
 def open_report(session: Session, rid: str, private_keys: dict[str, ec.EllipticCurvePrivateKey]) -> OpenedReport:
-    report = _report(session, rid)
-    opened = _open(session.execute(_query(Filters()).where(Report.id == report.id)).one(), private_keys)
-    for note in session.scalars(select(ReportNote).where(ReportNote.report_id == report.id).order_by(ReportNote.id)):
+    row = session.execute(_query(Filters()).where(Report.rid == rid)).first()
+    if row is None:
+        raise NotFound(N_("No existe el informe %(rid)s."), rid=rid)
+    opened = _open(row, private_keys)
+    for note in session.scalars(select(ReportNote).where(ReportNote.report_id == row.id).order_by(ReportNote.id)):
         try:
             opened.notes.append(crypto.open_envelope(json.loads(note.envelope), private_keys))
         except crypto.EnvelopeError as exc:
