@@ -449,7 +449,7 @@ def i18n_add(code: str, name: str, name_es: str | None, fallback: str, cldr: str
     try:
         path = i18n_catalogs.add_language(entry)
     except locales.RegistryError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(exc.render(_)) from None
     click.echo(_("Idioma %(code)s añadido: %(path)s", code=code, path=str(path)))
 
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import write_po
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from . import locales
+from .errors import N_
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
@@ -71,20 +76,11 @@ def write_template(catalog: Catalog, path: Path | None = None) -> None:
 
 
 def template_ids(path: Path | None = None) -> set[str]:
-    from babel.messages.pofile import read_po
-
     with open(path or TRANSLATIONS / "messages.pot", "rb") as handle:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
 
 
 # ---------------------------------------------------------------- catalogs per language
-
-from dataclasses import dataclass  # noqa: E402
-
-from babel.messages.mofile import write_mo  # noqa: E402
-from babel.messages.pofile import read_po  # noqa: E402
-
-from . import locales  # noqa: E402
 
 STATIC_CATALOGS = ROOT / "static" / "i18n"
 
@@ -117,10 +113,9 @@ def add_language(entry: locales.LocaleEntry, translations: Path | None = None) -
     translations = translations or TRANSLATIONS
     registry = locales.load_registry(translations / "locales.json")
     if entry.code in registry:
-        raise locales.RegistryError(f"{entry.code!r} is already registered")
+        raise locales.RegistryError(N_("El idioma «%(code)s» ya está registrado."), code=entry.code)
     registry[entry.code] = entry
-    locales.save_registry(registry, translations / "locales.json")
-    locales.load_registry(translations / "locales.json")  # validates the new entry with the rest
+    locales.save_registry(registry, translations / "locales.json")  # validated before it is written
     template = _read(translations / "messages.pot")
     catalog = Catalog(locale=entry.code, project="fieldapp", fuzzy=False)  # CLDR need not know the code
     catalog.update(template)

@@ -14,13 +14,15 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 
+from .errors import N_, Invalid
+
 REGISTRY = Path(__file__).resolve().parent.parent / "translations" / "locales.json"
 SOURCE = "es"
 _CODE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 _PLURAL_RE = re.compile(r"^nplurals=(\d+); plural=(.+);$")
 
 
-class RegistryError(Exception):
+class RegistryError(Invalid):
     """A registry entry that must not start the server; the message names the entry and the problem."""
 
 
@@ -36,28 +38,30 @@ class LocaleEntry:
 
 
 def _check(code: str, raw: dict, codes: set[str]) -> LocaleEntry:
-    def fail(problem: str) -> RegistryError:
-        return RegistryError(f"translations/locales.json, {code!r}: {problem}")
+    def fail(msgid: str, **params: object) -> RegistryError:
+        return RegistryError(msgid, code=code, **params)
 
     if not _CODE_RE.match(code):
-        raise fail("the code must be ISO 639-1 or 639-3 (2 or 3 lowercase letters), optionally _REGION")
+        raise fail(
+            N_("Idioma «%(code)s»: el código debe ser ISO 639-1 o 639-3 (2 o 3 minúsculas), y opcionalmente _REGIÓN.")
+        )
     for key in ("name", "name_es", "cldr", "plural"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise fail(f"'{key}' is missing")
+            raise fail(N_("Idioma «%(code)s»: falta «%(key)s»."), key=key)
     fallback = raw.get("fallback", [])
     if not isinstance(fallback, list) or any(f not in codes for f in fallback) or code in fallback:
-        raise fail("'fallback' must list registered languages, not itself")
+        raise fail(N_("Idioma «%(code)s»: el respaldo debe nombrar idiomas registrados, no a sí mismo."))
     if code != SOURCE and (not fallback or fallback[-1] != SOURCE):
-        raise fail(f"the fallback chain must end with the source language, '{SOURCE}'")
+        raise fail(N_("Idioma «%(code)s»: la cadena de respaldo debe terminar en «%(source)s»."), source=SOURCE)
     try:
         Locale.parse(raw["cldr"])  # the formatting locale must be one CLDR has; the language itself need not be
     except (UnknownLocaleError, ValueError) as exc:
-        raise fail(f"'cldr' {raw['cldr']!r} is not a CLDR locale") from exc
+        raise fail(N_("Idioma «%(code)s»: «%(cldr)s» no es un locale de CLDR."), cldr=raw["cldr"]) from exc
     match = _PLURAL_RE.match(raw["plural"].strip())
     if not match or not 1 <= int(match.group(1)) <= 6:
-        raise fail("'plural' must look like 'nplurals=2; plural=(n != 1);'")
+        raise fail(N_("Idioma «%(code)s»: las formas de plural deben ser como «nplurals=2; plural=(n != 1);»."))
     if raw.get("direction", "ltr") not in ("ltr", "rtl"):
-        raise fail("'direction' must be 'ltr' or 'rtl'")
+        raise fail(N_("Idioma «%(code)s»: la dirección debe ser «ltr» o «rtl»."))
     return LocaleEntry(
         code,
         raw["name"],
@@ -74,14 +78,21 @@ def load_registry(path: Path = REGISTRY) -> dict[str, LocaleEntry]:
     try:
         raw = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
-        raise RegistryError(f"{path}: cannot be read as JSON ({exc})") from exc
+        raise RegistryError(N_("No se puede leer %(path)s como JSON."), path=str(path)) from exc
+    return check_registry(raw, path)
+
+
+def check_registry(raw: object, path: Path = REGISTRY) -> dict[str, LocaleEntry]:
+    """A registry's JSON content, validated; raises RegistryError on the first broken entry."""
     if not isinstance(raw, dict) or SOURCE not in raw:
-        raise RegistryError(f"{path}: must be an object with at least the source language '{SOURCE}'")
+        raise RegistryError(
+            N_("%(path)s debe registrar al menos el idioma de origen, «%(source)s»."), path=str(path), source=SOURCE
+        )
     return {code: _check(code, entry if isinstance(entry, dict) else {}, set(raw)) for code, entry in raw.items()}
 
 
-def save_registry(entries: dict[str, LocaleEntry], path: Path = REGISTRY) -> None:
-    data = {
+def as_json(entries: dict[str, LocaleEntry]) -> dict[str, dict[str, object]]:
+    return {
         e.code: {
             "name": e.name,
             "name_es": e.name_es,
@@ -92,4 +103,10 @@ def save_registry(entries: dict[str, LocaleEntry], path: Path = REGISTRY) -> Non
         }
         for e in entries.values()
     }
+
+
+def save_registry(entries: dict[str, LocaleEntry], path: Path = REGISTRY) -> None:
+    """Writes only a registry that validates: a refused language never reaches the file."""
+    data = as_json(entries)
+    check_registry(data, path)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")

@@ -83,6 +83,11 @@ def test_a_language_cldr_lacks_goes_from_add_to_compiled(runner, tmp_path, monke
     po = translations / "xyz" / "LC_MESSAGES" / "messages.po"
     assert "Plural-Forms: nplurals=1; plural=0;" in po.read_text("utf-8")
     assert '"xyz"' in (translations / "locales.json").read_text("utf-8")
+    again = runner.invoke(args=["i18n", "add", "xyz", "--name", "Xyzeño"])
+    assert again.exit_code != 0 and "ya está registrado" in again.output
+    broken = runner.invoke(args=["i18n", "add", "zzz", "--name", "Z", "--cldr", "zzz"])
+    assert broken.exit_code != 0 and "no es un locale de CLDR" in broken.output
+    assert '"zzz"' not in (translations / "locales.json").read_text("utf-8")  # nothing half-written
 
     # A translator confirms one string and leaves one fuzzy.
     with open(po, "rb") as handle:
