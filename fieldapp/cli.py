@@ -418,17 +418,20 @@ def i18n_group() -> None:
     """Traducciones: idiomas, textos por traducir y su avance."""
 
 
+def _translations_dir() -> Path:
+    return current_app.config["FIELDAPP"].translations_dir
+
+
 @i18n_group.command("update")
 def i18n_update() -> None:
     """Extrae los textos a translations/messages.pot y los lleva al catálogo de cada idioma."""
     from . import i18n_catalogs
 
     catalog = i18n_catalogs.extract_template()
-    i18n_catalogs.write_template(catalog)
-    click.echo(
-        _("%(count)s textos en %(path)s", count=len(catalog), path=str(i18n_catalogs.TRANSLATIONS / "messages.pot"))
-    )
-    for code in i18n_catalogs.update_catalogs():
+    template = _translations_dir() / "messages.pot"
+    i18n_catalogs.write_template(catalog, template)
+    click.echo(_("%(count)s textos en %(path)s", count=len(catalog), path=str(template)))
+    for code in i18n_catalogs.update_catalogs(_translations_dir()):
         click.echo(_("Catálogo actualizado: %(code)s", code=code))
 
 
@@ -447,7 +450,7 @@ def i18n_add(code: str, name: str, name_es: str | None, fallback: str, cldr: str
         code, name, name_es or name, tuple(f.strip() for f in fallback.split(",") if f.strip()), cldr, plural
     )
     try:
-        path = i18n_catalogs.add_language(entry)
+        path = i18n_catalogs.add_language(entry, _translations_dir())
     except locales.RegistryError as exc:
         raise click.ClickException(exc.render(_)) from None
     click.echo(_("Idioma %(code)s añadido: %(path)s", code=code, path=str(path)))
@@ -458,7 +461,7 @@ def i18n_compile() -> None:
     """Compila los catálogos: .mo para el servidor y JSON para la aplicación de campo."""
     from . import i18n_catalogs
 
-    for code in i18n_catalogs.compile_catalogs():
+    for code in i18n_catalogs.compile_catalogs(_translations_dir()):
         click.echo(_("Compilado: %(code)s", code=code))
 
 
@@ -468,7 +471,7 @@ def i18n_status(minimum: float | None) -> None:
     """Avance por idioma: traducidos, dudosos (fuzzy), sin traducir y porcentaje."""
     from . import i18n_catalogs
 
-    rows = i18n_catalogs.coverage()
+    rows = i18n_catalogs.coverage(_translations_dir())
     click.echo(f"{_('idioma'):8} {_('traducidos'):>10} {_('dudosos'):>8} {_('sin traducir'):>13} {'%':>6}")
     for row in rows:
         click.echo(f"{row.code:8} {row.translated:>10} {row.fuzzy:>8} {row.untranslated:>13} {row.percent:>6.1f}")

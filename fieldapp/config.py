@@ -11,6 +11,7 @@ from pathlib import Path
 from .crypto import KdfParams
 
 MiB = 1024 * 1024
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
 class ConfigError(Exception):
@@ -29,6 +30,8 @@ class Config:
     max_ct_bytes: int = 3 * MiB // 2
     enroll_code_ttl_hours: int = 24
     testing: bool = False
+    # The catalogs and the language registry; the dashboard's translator page writes here.
+    translations_dir: Path = TRANSLATIONS
 
     @property
     def is_production(self) -> bool:
@@ -57,7 +60,15 @@ class Config:
         kdf = KdfParams()
         if environ.get("FIELDAPP_SCRYPT_N"):
             kdf = KdfParams.from_dict({"n": environ["FIELDAPP_SCRYPT_N"], "r": 8, "p": 1})
-        return cls(secret_key=secret, database_url=database_url, instance_path=instance, env=env, kdf=kdf)
+        translations = Path(environ.get("FIELDAPP_TRANSLATIONS") or TRANSLATIONS).resolve()
+        return cls(
+            secret_key=secret,
+            database_url=database_url,
+            instance_path=instance,
+            env=env,
+            kdf=kdf,
+            translations_dir=translations,
+        )
 
 
 def _instance_secret(instance: Path) -> str:

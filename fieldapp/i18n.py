@@ -8,23 +8,39 @@ its fallback chain, ending in Spanish, the source.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from babel import support
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, Domain
 
 from . import locales
+from .config import TRANSLATIONS
 
 DEFAULT_LOCALE = locales.SOURCE
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
 
-@cache
+def translations_dir() -> Path:
+    return current_app.config["FIELDAPP"].translations_dir if has_app_context() else TRANSLATIONS
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def registry() -> dict[str, locales.LocaleEntry]:
-    """The registry, read and validated once per process (languages change with a release)."""
-    return locales.load_registry(TRANSLATIONS_DIR / "locales.json")
+    """The registry, validated; read again only when the file changes (`fieldapp i18n add` while serving)."""
+    path = translations_dir() / "locales.json"
+    return _registry_at(path, _mtime(path))
+
+
+@lru_cache(maxsize=8)
+def _registry_at(path: Path, mtime_ns: int) -> dict[str, locales.LocaleEntry]:
+    return locales.load_registry(path)
 
 
 def available_locales() -> list[str]:
@@ -61,27 +77,37 @@ def select_locale() -> str:
     return registry()[ui_language()].cldr
 
 
+def translations_for(code: str) -> support.NullTranslations:
+    """The language's compiled catalog, then each one of its fallback chain; reloaded when a .mo changes
+    (the translator page recompiles while the server runs, in every worker process)."""
+    directory = translations_dir()
+    chain = (code, *registry()[code].fallback)
+    stamps = tuple(_mtime(directory / step / "LC_MESSAGES" / "messages.mo") for step in chain)
+    return _translations_at(directory, chain, stamps)
+
+
+@lru_cache(maxsize=32)
+def _translations_at(directory: Path, chain: tuple[str, ...], stamps: tuple[int, ...]) -> support.NullTranslations:
+    loaded = [support.Translations.load(str(directory), [step]) for step in chain]
+    found = [t for t in loaded if isinstance(t, support.Translations)]
+    merged = found[0] if found else support.NullTranslations()
+    for fallback in found[1:]:
+        merged.add_fallback(fallback)
+    return merged
+
+
 class UiLanguageDomain(Domain):
     def get_translations(self):  # type: ignore[no-untyped-def]
         if not has_request_context():
             return support.NullTranslations()
-        code = ui_language()
-        if code not in self.cache:
-            chain = [code, *registry()[code].fallback]
-            loaded = [support.Translations.load(str(TRANSLATIONS_DIR), [step]) for step in chain]
-            found = [t for t in loaded if isinstance(t, support.Translations)]
-            merged = found[0] if found else support.NullTranslations()
-            for fallback in found[1:]:
-                merged.add_fallback(fallback)
-            self.cache[code] = merged
-        return self.cache[code]
+        return translations_for(ui_language())
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:
-    registry.cache_clear()
-    registry()  # a broken language entry stops the start, not the first request that needs it
-    app.config["BABEL_DEFAULT_LOCALE"] = registry()[DEFAULT_LOCALE].cldr
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
+    with app.app_context():
+        registry()  # a broken language entry stops the start, not the first request that needs it
+        app.config["BABEL_DEFAULT_LOCALE"] = registry()[DEFAULT_LOCALE].cldr
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(app.config["FIELDAPP"].translations_dir)
     babel.init_app(app, locale_selector=select_locale)
     babel.domain_instance = UiLanguageDomain()
     app.jinja_env.globals["ui_language"] = ui_language

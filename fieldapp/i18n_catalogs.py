@@ -6,13 +6,18 @@ definitions' titles, labels, hints and choices. Spanish is the source language: 
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
@@ -21,10 +26,15 @@ from babel.messages.pofile import read_po, write_po
 from . import locales
 from .errors import N_
 
+try:
+    import fcntl
+except ImportError:  # Windows: one server process, so the thread lock alone is enough
+    fcntl = None  # type: ignore[assignment]
+
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
-KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "lazy_gettext": None, "t": None}
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "lazy_gettext": None, "t": None, "tn": (1, 2)}
 FORM_TEXT_KEYS = ("title", "label", "hint")
 
 
@@ -57,7 +67,15 @@ def extract_form(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: 
 def extract_template(project: str = "fieldapp", version: str = "1") -> Catalog:
     with open(ROOT / "babel.cfg") as mapping:
         method_map, options_map = parse_mapping_cfg(mapping)
-    catalog = Catalog(project=project, version=version, msgid_bugs_address=None, charset="utf-8", fuzzy=False)
+    catalog = Catalog(
+        project=project,
+        version=version,
+        msgid_bugs_address=None,
+        copyright_holder="fieldapp",
+        header_comment=TEMPLATE_HEADER,
+        charset="utf-8",
+        fuzzy=False,
+    )
     for filename, lineno, message, comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True
     ):
@@ -67,106 +85,203 @@ def extract_template(project: str = "fieldapp", version: str = "1") -> Catalog:
     return catalog
 
 
+TEMPLATE_HEADER = (
+    "# fieldapp's user-visible texts, in Spanish, the source language.\n"
+    "# Made by `fieldapp i18n update` from the code and the form definitions: do not edit by hand."
+)
+_CREATION_DATE_RE = re.compile(rb'^"POT-Creation-Date: .*"$', re.MULTILINE)
+
+
 def write_template(catalog: Catalog, path: Path | None = None) -> None:
-    path = path or TRANSLATIONS / "messages.pot"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as out:
-        # No creation date and no line numbers: the template changes only when the strings change.
-        write_po(out, catalog, omit_header=False, sort_output=True, include_lineno=False, width=100)
+    """No line numbers, and the old creation date kept when no string changed: the template changes only
+    when the texts do."""
+    path = path or TEMPLATE
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, omit_header=False, sort_output=True, include_lineno=False, width=100)
+    data = buffer.getvalue()
+    if path.exists() and _CREATION_DATE_RE.sub(b"", path.read_bytes()) == _CREATION_DATE_RE.sub(b"", data):
+        return
+    write_atomically(path, data)
 
 
 def template_ids(path: Path | None = None) -> set[str]:
-    with open(path or TRANSLATIONS / "messages.pot", "rb") as handle:
-        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    return {m.id if isinstance(m.id, str) else m.id[0] for m in read_catalog(path or TEMPLATE) if m.id}
 
 
 # ---------------------------------------------------------------- catalogs per language
-
-STATIC_CATALOGS = ROOT / "static" / "i18n"
 
 
 def catalog_path(code: str, translations: Path | None = None) -> Path:
     return (translations or TRANSLATIONS) / code / "LC_MESSAGES" / "messages.po"
 
 
-def _read(path: Path) -> Catalog:
+def app_catalog_path(code: str, translations: Path | None = None) -> Path:
+    """The field app's compiled catalog (JSON), a build product beside the server's .mo."""
+    return (translations or TRANSLATIONS) / code / "LC_MESSAGES" / "messages.json"
+
+
+def read_catalog(path: Path) -> Catalog:
     with open(path, "rb") as handle:
         return read_po(handle)
 
 
-def _write(catalog: Catalog, path: Path) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Readers (the server, a phone updating) see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as out:
-        write_po(out, catalog, sort_output=True, include_lineno=False, width=100)
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
 
 
-def _with_plural(catalog: Catalog, entry: locales.LocaleEntry) -> Catalog:
+def po_bytes(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, sort_output=True, include_lineno=False, width=100)
+    return buffer.getvalue()
+
+
+def mo_bytes(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    return buffer.getvalue()
+
+
+@contextmanager
+def catalogs_locked(translations: Path | None = None) -> Iterator[None]:
+    """One writer at a time (two translators saving, or a save beside `fieldapp i18n compile`)."""
+    translations = translations or TRANSLATIONS
+    with _threads:
+        if fcntl is None:
+            yield
+            return
+        fd = os.open(translations / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+_threads = threading.Lock()
+
+
+def with_plural(catalog: Catalog, entry: locales.LocaleEntry) -> Catalog:
     """The language's own plural rule, from the registry: CLDR may not know the language at all."""
-    nplurals, expr = locales._PLURAL_RE.match(entry.plural).groups()
-    catalog._num_plurals = int(nplurals)
-    catalog._plural_expr = expr
+    catalog._num_plurals = entry.nplurals
+    catalog._plural_expr = entry.plural_expression
     return catalog
 
 
 def add_language(entry: locales.LocaleEntry, translations: Path | None = None) -> Path:
     """Register a language and create its empty catalog from the template."""
     translations = translations or TRANSLATIONS
-    registry = locales.load_registry(translations / "locales.json")
-    if entry.code in registry:
-        raise locales.RegistryError(N_("El idioma «%(code)s» ya está registrado."), code=entry.code)
-    registry[entry.code] = entry
-    locales.save_registry(registry, translations / "locales.json")  # validated before it is written
-    template = _read(translations / "messages.pot")
-    catalog = Catalog(locale=entry.code, project="fieldapp", fuzzy=False)  # CLDR need not know the code
-    catalog.update(template)
-    path = catalog_path(entry.code, translations)
-    _write(_with_plural(catalog, entry), path)
+    with catalogs_locked(translations):
+        registry = locales.load_registry(translations / "locales.json")
+        if entry.code in registry:
+            raise locales.RegistryError(N_("El idioma «%(code)s» ya está registrado."), code=entry.code)
+        registry[entry.code] = entry
+        locales.save_registry(registry, translations / "locales.json")  # validated before it is written
+        template = read_catalog(translations / "messages.pot")
+        catalog = Catalog(  # CLDR need not know the code
+            locale=entry.code,
+            project="fieldapp",
+            version="1",
+            copyright_holder="fieldapp",
+            msgid_bugs_address=None,
+            language_team=entry.name_es,
+            last_translator="—",
+            header_comment=(
+                f"# fieldapp in {entry.name_es} ({entry.code}), translated from Spanish.\n"
+                "# An uncertain translation is marked fuzzy and is not shown until a translator confirms it."
+            ),
+            fuzzy=False,
+        )
+        catalog.update(template)
+        path = catalog_path(entry.code, translations)
+        write_atomically(path, po_bytes(with_plural(catalog, entry)))
     return path
 
 
 def update_catalogs(translations: Path | None = None) -> list[str]:
     """Merge the template into every language's catalog (new strings empty, changed ones fuzzy)."""
     translations = translations or TRANSLATIONS
-    template = _read(translations / "messages.pot")
     updated = []
-    for code, entry in locales.load_registry(translations / "locales.json").items():
-        path = catalog_path(code, translations)
-        if code == locales.SOURCE or not path.exists():
-            continue
-        catalog = _read(path)
-        catalog.update(template, no_fuzzy_matching=False)
-        _write(_with_plural(catalog, entry), path)
-        updated.append(code)
+    with catalogs_locked(translations):
+        template = read_catalog(translations / "messages.pot")
+        for code, entry in locales.load_registry(translations / "locales.json").items():
+            path = catalog_path(code, translations)
+            if code == locales.SOURCE or not path.exists():
+                continue
+            catalog = read_catalog(path)
+            catalog.update(template, no_fuzzy_matching=False)
+            write_atomically(path, po_bytes(with_plural(catalog, entry)))
+            updated.append(code)
     return updated
 
 
-def _confirmed(catalog: Catalog) -> dict[str, str]:
-    """msgid -> translation, for confirmed (not fuzzy) singular translations."""
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+def _confirmed(catalog: Catalog, code: str) -> dict[str, object]:
+    """msgid -> translation, for confirmed (not fuzzy) translations; a plural one keeps its language, whose
+    rule picks the form."""
+    confirmed: dict[str, object] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, str):
+            if message.string:
+                confirmed[message.id] = message.string
+        elif all(message.string):
+            confirmed[message.id[0]] = {"lang": code, "forms": list(message.string)}
+    return confirmed
 
 
-def compile_catalogs(translations: Path | None = None, static_catalogs: Path | None = None) -> list[str]:
+def app_catalog(code: str, registry: dict[str, locales.LocaleEntry], confirmed: dict[str, dict]) -> dict:
+    """The field app's catalog for one language: its words, then its fallback chain's, and the plural
+    rule of every language in the chain."""
+    entry = registry[code]
+    chain = (code, *entry.fallback)
+    messages: dict[str, object] = {}
+    for step in reversed(chain):  # the nearest language wins
+        messages.update(confirmed.get(step, {}))
+    formats = list(dict.fromkeys(registry[step].cldr for step in chain))
+    return {
+        "code": code,
+        "cldr": entry.cldr,
+        "formats": formats,  # a phone's browser may lack the first one's data: it uses the first it has
+        "direction": entry.direction,
+        "plurals": {step: registry[step].plural_expression for step in chain},
+        "messages": messages,
+    }
+
+
+def compile_catalogs(translations: Path | None = None) -> list[str]:
     """Each catalog as .mo for the server and as JSON for the field app, the fallback chain applied."""
     translations = translations or TRANSLATIONS
-    static_catalogs = static_catalogs or STATIC_CATALOGS
+    with catalogs_locked(translations):
+        return compile_unlocked(translations)
+
+
+def compile_unlocked(translations: Path) -> list[str]:
+    """compile_catalogs for a caller already holding the catalogs' lock."""
     registry = locales.load_registry(translations / "locales.json")
-    static_catalogs.mkdir(parents=True, exist_ok=True)
     confirmed = {}
-    for code in registry:
+    for code, entry in registry.items():
         path = catalog_path(code, translations)
         if path.exists():
-            catalog = _read(path)
-            confirmed[code] = _confirmed(catalog)
-            with open(path.with_suffix(".mo"), "wb") as out:
-                write_mo(out, catalog, use_fuzzy=False)
-    compiled = []
-    for code, entry in registry.items():
-        merged: dict[str, str] = {}
-        for step in reversed((code, *entry.fallback)):  # the nearest language wins
-            merged.update(confirmed.get(step, {}))
-        (static_catalogs / f"{code}.json").write_text(json.dumps(merged, ensure_ascii=False, sort_keys=True), "utf-8")
-        compiled.append(code)
-    return compiled
+            catalog = with_plural(read_catalog(path), entry)
+            confirmed[code] = _confirmed(catalog, code)
+            write_atomically(path.with_suffix(".mo"), mo_bytes(catalog))
+    for code in registry:
+        data = json.dumps(app_catalog(code, registry, confirmed), ensure_ascii=False, sort_keys=True)
+        write_atomically(app_catalog_path(code, translations), data.encode("utf-8"))
+    return list(registry)
+
+
+def is_translated(message: Message) -> bool:
+    """Every form written (a plural message has one per plural form of the language)."""
+    strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+    return bool(strings) and all(strings)
 
 
 @dataclass(frozen=True)
@@ -192,8 +307,8 @@ def coverage(translations: Path | None = None) -> list[Coverage]:
         if code == locales.SOURCE:
             rows.append(Coverage(code, total, 0, 0))  # the source language is its own translation
             continue
-        messages = [m for m in _read(path) if m.id] if path.exists() else []
-        translated = sum(1 for m in messages if m.string and not m.fuzzy)
+        messages = [m for m in read_catalog(path) if m.id] if path.exists() else []
+        translated = sum(1 for m in messages if is_translated(m) and not m.fuzzy)
         fuzzy = sum(1 for m in messages if m.fuzzy)
         rows.append(Coverage(code, translated, fuzzy, total - translated - fuzzy))
     return rows

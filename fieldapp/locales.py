@@ -7,6 +7,7 @@ own entry, so nothing ever asks CLDR about the language itself.
 
 from __future__ import annotations
 
+import gettext
 import json
 import re
 from dataclasses import dataclass
@@ -36,6 +37,15 @@ class LocaleEntry:
     plural: str  # gettext Plural-Forms
     direction: str = "ltr"
 
+    @property
+    def nplurals(self) -> int:
+        return int(_PLURAL_RE.match(self.plural).group(1))  # type: ignore[union-attr]
+
+    @property
+    def plural_expression(self) -> str:
+        """The C expression choosing a plural form from n, as gettext and the field app evaluate it."""
+        return _PLURAL_RE.match(self.plural).group(2).strip()  # type: ignore[union-attr]
+
 
 def _check(code: str, raw: dict, codes: set[str]) -> LocaleEntry:
     def fail(msgid: str, **params: object) -> RegistryError:
@@ -58,7 +68,7 @@ def _check(code: str, raw: dict, codes: set[str]) -> LocaleEntry:
     except (UnknownLocaleError, ValueError) as exc:
         raise fail(N_("Idioma «%(code)s»: «%(cldr)s» no es un locale de CLDR."), cldr=raw["cldr"]) from exc
     match = _PLURAL_RE.match(raw["plural"].strip())
-    if not match or not 1 <= int(match.group(1)) <= 6:
+    if not match or not 1 <= int(match.group(1)) <= 6 or not _plural_rule_works(match.group(2), int(match.group(1))):
         raise fail(N_("Idioma «%(code)s»: las formas de plural deben ser como «nplurals=2; plural=(n != 1);»."))
     if raw.get("direction", "ltr") not in ("ltr", "rtl"):
         raise fail(N_("Idioma «%(code)s»: la dirección debe ser «ltr» o «rtl»."))
@@ -71,6 +81,15 @@ def _check(code: str, raw: dict, codes: set[str]) -> LocaleEntry:
         raw["plural"].strip(),
         raw.get("direction", "ltr"),
     )
+
+
+def _plural_rule_works(expression: str, nplurals: int) -> bool:
+    """gettext can evaluate it, and it picks one of the declared forms for every count tried."""
+    try:
+        rule = gettext.c2py(expression)
+        return all(0 <= rule(n) < nplurals for n in range(0, 1001))
+    except (ValueError, SyntaxError, RecursionError, ZeroDivisionError, TypeError):
+        return False
 
 
 def load_registry(path: Path = REGISTRY) -> dict[str, LocaleEntry]:

@@ -10,6 +10,8 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask, Response, request, session
 from werkzeug.serving import WSGIRequestHandler
@@ -99,6 +101,22 @@ class ScrubAddresses(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = ADDRESS_RE.sub("-", record.getMessage()), ()
         return True
+
+
+def closing_on_disconnect(app: Any) -> Any:
+    """Werkzeug's server can skip closing a response (an open static file) when the client drops the
+    connection mid-answer; a generator's finally closes it whatever happens."""
+
+    def wrapped(environ: dict, start_response: Any) -> Iterator[bytes]:
+        answer = app(environ, start_response)
+        try:
+            yield from answer
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return wrapped
 
 
 class AnonymousRequestHandler(WSGIRequestHandler):

@@ -57,6 +57,13 @@ def serve_with_gunicorn(host: str, port: int, workers: int, threads: int) -> Non
 def serve_with_werkzeug(app: Any, host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
-    from .security import AnonymousRequestHandler
+    from .security import AnonymousRequestHandler, closing_on_disconnect
 
-    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=AnonymousRequestHandler)
+    run_simple(
+        host,
+        port,
+        closing_on_disconnect(app),
+        threaded=True,
+        use_reloader=False,
+        request_handler=AnonymousRequestHandler,
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from fieldapp import create_app, crypto
+from fieldapp import PROJECT_ROOT, create_app, crypto, i18n_catalogs
 from fieldapp.config import Config
 from fieldapp.extensions import db
 from fieldapp.models import Role
@@ -33,6 +36,22 @@ if os.environ.get("FIELDAPP_REQUIRE_POSTGRES") and not PG_URL:
     raise pytest.UsageError("FIELDAPP_REQUIRE_POSTGRES is set but FIELDAPP_TEST_DATABASE_URL is not")
 
 
+@functools.cache
+def compiled_translations() -> Path:
+    """The shipped catalogs, compiled once per run into a copy: tests never write into translations/."""
+    copy = Path(tempfile.mkdtemp(prefix="fieldapp-translations-")) / "translations"
+    shutil.copytree(PROJECT_ROOT / "translations", copy, ignore=shutil.ignore_patterns("*.mo", "*.json", ".*"))
+    shutil.copy(PROJECT_ROOT / "translations" / "locales.json", copy / "locales.json")
+    i18n_catalogs.compile_catalogs(copy)
+    return copy
+
+
+def copy_of_translations(destination: Path) -> Path:
+    """A compiled copy a test may change (add a language, save a translation)."""
+    shutil.copytree(compiled_translations(), destination)
+    return destination
+
+
 def make_config(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> Config:
     values: dict[str, Any] = {
         "secret_key": "test-" + "k" * 40,
@@ -40,6 +59,7 @@ def make_config(tmp_path: Path, database_url: str | None = None, **overrides: An
         "instance_path": tmp_path / "instance",
         "kdf": FAST_KDF,
         "testing": True,
+        "translations_dir": compiled_translations(),
     }
     values.update(overrides)
     (tmp_path / "instance").mkdir(exist_ok=True)

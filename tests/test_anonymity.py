@@ -189,3 +189,25 @@ def test_no_code_reads_client_address() -> None:
     source = "\n".join(p.read_text() for p in Path(__file__).parent.parent.joinpath("fieldapp").rglob("*.py"))
     for forbidden in ("remote_addr", "X-Forwarded-For", "user_agent", "ProxyFix"):
         assert forbidden not in source, forbidden
+
+
+def test_a_dropped_connection_still_closes_the_response() -> None:
+    """Werkzeug may skip close() when the client goes away mid-answer: the wrapper closes it anyway."""
+    from fieldapp.security import closing_on_disconnect
+
+    closed: list[bool] = []
+
+    class Answer:
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            yield b"one"
+            yield b"two"
+
+        def close(self) -> None:
+            closed.append(True)
+
+    chunks = closing_on_disconnect(lambda environ, start_response: Answer())({}, None)
+    assert next(chunks) == b"one"
+    chunks.close()  # what the generator's collection does when the server drops it unfinished
+    assert closed == [True]
+    assert list(closing_on_disconnect(lambda environ, start_response: Answer())({}, None)) == [b"one", b"two"]
+    assert closed == [True, True]

@@ -41,6 +41,9 @@ VIEWS = {
     ("POST", "/dashboard/users/<int:user_id>/unlock"): {"admin"},
     ("GET", "/dashboard/keys"): {"admin"},
     ("POST", "/dashboard/keys/rotate"): {"admin"},
+    ("GET", "/dashboard/translations"): {"admin", "translator"},
+    ("GET", "/dashboard/translations/<code>"): {"admin", "translator"},
+    ("POST", "/dashboard/translations/<code>"): {"admin", "translator"},
 }
 OPEN_TO_ALL = {"/dashboard/login", "/dashboard/logout", "/setup/<token>"}
 
@@ -75,18 +78,19 @@ def test_every_dashboard_view_is_in_the_role_table(app) -> None:
 
 
 def concrete(rule: str) -> str:
-    for name, value in (("<rid>", RID), ("<int:team_id>", "1"), ("<int:device_id>", "1"), ("<int:user_id>", "999")):
+    for name, value in (
+        ("<rid>", RID),
+        ("<int:team_id>", "1"),
+        ("<int:device_id>", "1"),
+        ("<int:user_id>", "999"),
+        ("<code>", "en"),
+    ):
         rule = rule.replace(name, value)
     return rule
 
 
 def _call(client, method: str, rule: str):  # type: ignore[no-untyped-def]
-    path = (
-        rule.replace("<rid>", RID)
-        .replace("<int:team_id>", "1")
-        .replace("<int:device_id>", "1")
-        .replace("<int:user_id>", "999")
-    )
+    path = concrete(rule)
     if method == "GET":
         return client.get(path)
     return client.post(path, data={"csrf_token": csrf(client, "/dashboard/")})
@@ -95,12 +99,7 @@ def _call(client, method: str, rule: str):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("method", "rule"), list(VIEWS))
 def test_anonymous_is_sent_to_login(client, method, rule) -> None:
     client.get("/dashboard/login")  # a session with a CSRF token, but no user
-    path = (
-        rule.replace("<rid>", RID)
-        .replace("<int:team_id>", "1")
-        .replace("<int:device_id>", "1")
-        .replace("<int:user_id>", "999")
-    )
+    path = concrete(rule)
     token = csrf(client) if method == "POST" else None
     answer = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
     assert answer.status_code == 302 and "/dashboard/login" in answer.headers["Location"]

@@ -100,9 +100,9 @@ def test_content_filters_work_only_unlocked(client, inbox_org) -> None:
     login(client, "sara")
     unlock(client)
     urgent = client.get("/dashboard/reports?urgent=yes").get_data(as_text=True)
-    assert "1 informes" in urgent
+    assert "1 informe," in urgent
     puno = client.get("/dashboard/reports?department=21&exploitation_type=SexualExploitation").get_data(as_text=True)
-    assert "1 informes" in puno
+    assert "1 informe," in puno
     assert client.get("/dashboard/reports?since=ayer").status_code == 422
     assert client.get("/dashboard/reports?status=perdido").status_code == 422
 

@@ -33,7 +33,7 @@ def test_filters_apply(client, inbox_org) -> None:  # noqa: F811
     login(client, "sara")
     unlock(client)
     page = client.get("/dashboard/stats?department=21").get_data(as_text=True)
-    assert "1 informes contados." in page and table(page, "exploitation_type") == {"Explotación sexual": (1, "100.0")}
+    assert "1 informe contado." in page and table(page, "exploitation_type") == {"Explotación sexual": (1, "100.0")}
 
 
 def test_locked_session_sees_only_counts(client, inbox_org) -> None:  # noqa: F811

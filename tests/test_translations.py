@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from fieldapp import i18n_catalogs
+import pytest
+from flask import Flask
+
+from fieldapp import create_app, i18n, i18n_catalogs, locales
+from fieldapp.extensions import db
+
+from .conftest import copy_of_translations, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,22 +69,31 @@ def test_every_t_call_in_the_field_app_has_a_literal_msgid() -> None:
     assert calls > 50
 
 
-def test_a_language_cldr_lacks_goes_from_add_to_compiled(runner, tmp_path, monkeypatch) -> None:
-    import shutil
+@pytest.fixture
+def translations(tmp_path: Path) -> Path:
+    """A compiled copy of the shipped translations, for tests that add languages or change catalogs."""
+    return copy_of_translations(tmp_path / "translations")
 
+
+@pytest.fixture
+def translated_app(tmp_path: Path, translations: Path) -> Iterator[Flask]:
+    instance = tmp_path / "app"
+    instance.mkdir()
+    app = create_app(make_config(instance, translations_dir=translations))
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_language_cldr_lacks_goes_from_add_to_compiled(translated_app, translations) -> None:
     from babel import Locale, UnknownLocaleError
     from babel.messages.pofile import read_po, write_po
 
-    try:
+    with pytest.raises(UnknownLocaleError):
         Locale.parse("xyz")
-        raise AssertionError("xyz should be unknown to CLDR")
-    except UnknownLocaleError:
-        pass
-    translations = tmp_path / "translations"
-    shutil.copytree(ROOT / "translations", translations)
-    monkeypatch.setattr(i18n_catalogs, "TRANSLATIONS", translations)
-    monkeypatch.setattr(i18n_catalogs, "STATIC_CATALOGS", tmp_path / "static_i18n")
-
+    runner = translated_app.test_cli_runner()
     added = runner.invoke(args=["i18n", "add", "xyz", "--name", "Xyzeño", "--plural", "nplurals=1; plural=0;"])
     assert added.exit_code == 0, added.output
     po = translations / "xyz" / "LC_MESSAGES" / "messages.po"
@@ -102,7 +118,7 @@ def test_a_language_cldr_lacks_goes_from_add_to_compiled(runner, tmp_path, monke
     assert "Plural-Forms: nplurals=1; plural=0;" in po.read_text("utf-8")  # kept through the update
     assert runner.invoke(args=["i18n", "compile"]).exit_code == 0
     assert (po.with_suffix(".mo")).exists()
-    compiled = json.loads((tmp_path / "static_i18n" / "xyz.json").read_text("utf-8"))
+    compiled = json.loads((po.with_suffix(".json")).read_text("utf-8"))["messages"]
     assert compiled["Informes"] == "Willakuykuna-xyz" and "Enviar ahora" not in compiled  # fuzzy is not shown
     status = runner.invoke(args=["i18n", "status"])
     line = next(row for row in status.output.splitlines() if row.startswith("xyz"))
@@ -142,25 +158,13 @@ def _write(path: Path, data: dict) -> Path:
     return path
 
 
-def test_pages_and_api_in_a_language_cldr_lacks(tmp_path, monkeypatch) -> None:
+def test_pages_and_api_in_a_language_cldr_lacks(translated_app, translations) -> None:
     """Words from the UI language's catalog, the rest from Spanish; dates through the CLDR fallback locale."""
-    import shutil
-
     from babel.messages.pofile import read_po, write_po
 
-    from fieldapp import create_app, i18n
-    from fieldapp.extensions import db
-
-    from .conftest import make_config
-
-    translations = tmp_path / "translations"
-    shutil.copytree(ROOT / "translations", translations)
-    monkeypatch.setattr(i18n_catalogs, "TRANSLATIONS", translations)
-    monkeypatch.setattr(i18n_catalogs, "STATIC_CATALOGS", tmp_path / "static_i18n")
-    from fieldapp import locales
-
+    app = translated_app
     i18n_catalogs.add_language(
-        locales.LocaleEntry("xyz", "Xyzeño", "Xyzeño", ("es",), "es_PE", "nplurals=1; plural=0;")
+        locales.LocaleEntry("xyz", "Xyzeño", "Xyzeño", ("es",), "es_PE", "nplurals=1; plural=0;"), translations
     )
     po = translations / "xyz" / "LC_MESSAGES" / "messages.po"
     with open(po, "rb") as handle:
@@ -171,14 +175,7 @@ def test_pages_and_api_in_a_language_cldr_lacks(tmp_path, monkeypatch) -> None:
     catalog["Frase de paso"].flags.add("fuzzy")  # not confirmed: must not be shown
     with open(po, "wb") as out:
         write_po(out, catalog)
-    i18n_catalogs.compile_catalogs(translations, tmp_path / "static_i18n")
-    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", translations)
-
-    instance = tmp_path / "app"
-    instance.mkdir()
-    app = create_app(make_config(instance))
-    with app.app_context():
-        db.create_all()
+    i18n_catalogs.compile_catalogs(translations)
     client = app.test_client()
     page = client.get("/dashboard/login?lang=xyz").get_data(as_text=True)
     assert 'lang="xyz"' in page and "Yaykuy-xyz" in page
@@ -192,7 +189,8 @@ def test_pages_and_api_in_a_language_cldr_lacks(tmp_path, monkeypatch) -> None:
     assert "Yaykuy-xyz" not in other.get("/dashboard/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     problem = app.test_client().post("/api/v1/enroll?lang=xyz", json={})
     assert problem.status_code == 422 and problem.json["detail"] == "Mana kanchu yaykuna-xyz."
-    bootstrap_locales = i18n.available_locales()
+    with app.app_context():
+        bootstrap_locales = i18n.available_locales()
     assert bootstrap_locales[0] == "es" and "xyz" in bootstrap_locales
     with app.test_request_context("/?lang=xyz"):
         import datetime as dt
@@ -200,5 +198,130 @@ def test_pages_and_api_in_a_language_cldr_lacks(tmp_path, monkeypatch) -> None:
         from flask_babel import format_date
 
         assert format_date(dt.date(2026, 11, 29), "long") == "29 de noviembre de 2026"  # through es_PE
-    with app.app_context():
-        db.engine.dispose()
+
+
+SHIPPED = ("es", "en", "qu", "ay", "shp", "cni")
+
+
+def test_the_shipped_languages_are_registered_and_those_cldr_lacks_are_first_class() -> None:
+    from babel import Locale, UnknownLocaleError
+
+    registry = locales.load_registry()
+    assert tuple(registry) == SHIPPED
+    for code in ("ay", "shp", "cni"):
+        with pytest.raises(UnknownLocaleError):
+            Locale.parse(code)
+        assert i18n_catalogs.catalog_path(code).exists()
+    assert "Variety: Southern Quechua, Cusco-Collao" in i18n_catalogs.catalog_path("qu").read_text("utf-8")
+
+
+def test_spanish_and_english_are_complete() -> None:
+    rows = {row.code: row for row in i18n_catalogs.coverage()}
+    for code in ("es", "en"):
+        assert (rows[code].fuzzy, rows[code].untranslated) == (0, 0), code
+    assert rows["en"].translated == len(i18n_catalogs.template_ids())
+
+
+@pytest.mark.parametrize("code", SHIPPED[1:])
+def test_every_catalog_keeps_placeholders_and_adds_no_markup(code: str) -> None:
+    """Fuzzy entries too: confirming one must not break a page."""
+    from fieldapp.services import translations as service
+
+    registry = locales.load_registry()
+    catalog = i18n_catalogs.read_catalog(i18n_catalogs.catalog_path(code))
+    assert catalog.num_plurals == registry[code].nplurals
+    checked = 0
+    for message in catalog:
+        entry = service.entry_of(message) if message.id else None
+        if entry is None or entry.state == "untranslated":
+            continue
+        service.check_translation(entry, list(entry.strings), registry[code].nplurals)
+        checked += 1
+    assert checked > 0
+
+
+def test_placeholder_check_catches_a_lost_value() -> None:
+    from fieldapp.errors import Invalid
+    from fieldapp.services import translations as service
+
+    entry = service.Entry("Equipo: %(team)s", None, None, ("",), False, (), ())
+    with pytest.raises(Invalid):
+        service.check_translation(entry, ["Ayllu"], 1)
+    assert service.check_translation(entry, ["Ayllu: %(team)s"], 1) == ["Ayllu: %(team)s"]
+
+
+@pytest.fixture
+def dashboard_with_data(org, app, client):  # type: ignore[no-untyped-def]
+    """An admin holding the key, logged in and unlocked, with a report, a team and a phone."""
+    from .conftest import KEY_PASSPHRASE, LOGIN_PASSPHRASE
+
+    answers = {"department": "17", "place_kind": "mining_camp", "exploitation_type": ["ForcedLabour"], "urgent": True}
+    envelope = org.envelope(
+        {"form": "trafficking-report", "form_version": 1, "locale": "qu", "answers": answers, "attachments": []}
+    )
+    assert client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers).status_code == 200
+
+    def token(path: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+    login = {"username": "ana", "passphrase": LOGIN_PASSPHRASE, "csrf_token": token("/dashboard/login")}
+    assert client.post("/dashboard/login", data=login).status_code == 302
+    unlock = {"key_passphrase": KEY_PASSPHRASE, "csrf_token": token("/dashboard/unlock")}
+    assert client.post("/dashboard/unlock", data=unlock).status_code == 302
+    return envelope["rid"], token
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_every_dashboard_page_renders_in_every_shipped_language(app, client, dashboard_with_data, code) -> None:
+    rid, token = dashboard_with_data
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("dashboard.") and "GET" in rule.methods and "<token>" not in rule.rule:
+            paths.append(rule.rule.replace("<rid>", rid).replace("<code>", "qu" if code == "es" else code))
+    assert len(paths) >= 12
+    for path in paths:
+        answer = client.get(f"{path}?lang={code}")
+        assert answer.status_code in (200, 302), (path, answer.status_code)
+        if answer.status_code == 200 and answer.mimetype == "text/html":
+            assert f'<html lang="{code}"' in answer.get_data(as_text=True), path
+    issued = client.post("/dashboard/teams/1/code", data={"csrf_token": token("/dashboard/teams"), "uses": "1"})
+    assert issued.status_code == 200 and f'<html lang="{code}"' in issued.get_data(as_text=True)
+    gone = client.get(f"/setup/not-a-token?lang={code}")
+    assert gone.status_code in (404, 410) and f'<html lang="{code}"' in gone.get_data(as_text=True)
+    assert client.get(f"/?lang={code}").status_code == 200
+    assert client.get(f"/i18n/{code}.json").json["code"] == code
+
+
+def test_english_pages_and_api_messages_are_english(app, client, dashboard_with_data) -> None:
+    rid, _ = dashboard_with_data
+    stats = client.get("/dashboard/stats?lang=en").get_data(as_text=True)
+    assert "1 report counted." in stats and "Statistics" in stats and "Estadísticas" not in stats
+    report = client.get(f"/dashboard/reports/{rid}").get_data(as_text=True)  # the choice is remembered
+    assert "Log out" in report and "Mining camp" in report
+    problem = app.test_client().post("/api/v1/enroll", json={}, headers={"Accept-Language": "en"})
+    assert problem.status_code == 422 and problem.json["detail"] == "The enrollment code is missing."
+
+
+def test_the_worker_precaches_each_compiled_catalog_and_only_those(translated_app, translations) -> None:
+    """A language registered but not compiled yet must not break the worker's install (a missing file
+    fails it whole); once compiled, it is cached and the worker's version changes."""
+    client = translated_app.test_client()
+
+    def precached() -> tuple[list[str], str]:
+        source = client.get("/sw.js").get_data(as_text=True)
+        urls = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", source).group(1))
+        return urls, re.search(r'const VERSION = "(\w+)";', source).group(1)
+
+    i18n_catalogs.add_language(
+        locales.LocaleEntry("xyz", "Xyzeño", "Xyzeño", ("es",), "es_PE", "nplurals=1; plural=0;"), translations
+    )
+    urls, before = precached()
+    assert {f"/i18n/{code}.json" for code in SHIPPED} <= set(urls) and "/i18n/xyz.json" not in urls
+    for url in urls:
+        with client.get(url) as answer:
+            assert answer.status_code == 200, url
+    assert client.get("/i18n/xyz.json").status_code == 404
+    i18n_catalogs.compile_catalogs(translations)
+    urls, after = precached()
+    assert "/i18n/xyz.json" in urls and after != before
+    assert client.get("/i18n/xyz.json").json["messages"] == {}

@@ -4,7 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from . import admin, reports, setup, teams, views  # noqa: E402,F401  (views register themselves on bp)
+from . import admin, reports, setup, teams, translations, views  # noqa: E402,F401  (views register themselves on bp)
 
 
 @bp.app_context_processor
@@ -13,8 +13,10 @@ def labels() -> dict[str, object]:
     from flask_babel import gettext
 
     from ..services.inbox import STATUS_LABELS, TARGET_LABELS
+    from ..services.users import ROLE_LABELS
 
     return {
         "status_label": lambda code: gettext(STATUS_LABELS.get(code, code)),
         "target_label": lambda code: gettext(TARGET_LABELS.get(code, code)),
+        "role_label": lambda code: gettext(ROLE_LABELS.get(code, code)),
     }

@@ -14,6 +14,11 @@ from ..errors import N_, Conflict, Forbidden, Invalid, NotFound
 from ..models import Role, User, utcnow
 
 MIN_PASSPHRASE = 10
+ROLE_LABELS = {
+    Role.ADMIN.value: N_("Administración"),
+    Role.SUPERVISOR.value: N_("Supervisión"),
+    Role.TRANSLATOR.value: N_("Traducción"),
+}
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # The commonest choices that pass a length rule; an attacker tries these first.
 _COMMON = {

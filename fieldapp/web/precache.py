@@ -9,9 +9,11 @@ from pathlib import Path
 
 from flask import Flask
 
+from .. import i18n, i18n_catalogs
+
 # Served by views rather than from static/: the shell page and the manifest.
 SHELL_URLS = ("/", "/manifest.webmanifest")
-STATIC_KINDS = ("js", "css", "icons", "i18n")  # i18n: the compiled catalogs, one JSON per language
+STATIC_KINDS = ("js", "css", "icons")
 
 
 @cache
@@ -28,8 +30,25 @@ def _static_files(static_folder: str) -> tuple[tuple[str, str], ...]:
     return tuple(files)
 
 
+def _language_catalogs(app: Flask) -> tuple[tuple[str, str], ...]:
+    """(url, sha256) of each compiled language catalog: read on every request for the worker, since the
+    translator page recompiles them while the server runs. One not compiled yet is left out: a missing file
+    would make the worker's install fail, and phones would lose their offline copy of the app."""
+    with app.app_context():
+        directory = i18n.translations_dir()
+        files = []
+        for code in i18n.available_locales():
+            try:
+                content = i18n_catalogs.app_catalog_path(code, directory).read_bytes()
+            except OSError:
+                continue
+            files.append((f"/i18n/{code}.json", hashlib.sha256(content).hexdigest()))
+    return tuple(files)
+
+
 def precache_urls(app: Flask) -> list[str]:
-    return list(SHELL_URLS) + [url for url, _ in _static_files(app.static_folder or "")]
+    files = _static_files(app.static_folder or "") + _language_catalogs(app)
+    return list(SHELL_URLS) + [url for url, _ in files]
 
 
 def version(app: Flask) -> str:
@@ -38,7 +57,7 @@ def version(app: Flask) -> str:
     templates = Path(app.root_path) / "templates"
     for name in ("app.html", "manifest.webmanifest"):
         digest.update((templates / name).read_bytes())
-    for url, file_hash in _static_files(app.static_folder or ""):
+    for url, file_hash in _static_files(app.static_folder or "") + _language_catalogs(app):
         digest.update(f"{url}:{file_hash}\n".encode())
     digest.update(_worker_template(app.static_folder or "").encode())
     return digest.hexdigest()[:16]

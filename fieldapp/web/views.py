@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template
 
+from .. import i18n, i18n_catalogs
+from ..errors import N_, NotFound
 from . import bp
 from .precache import service_worker_source
 
@@ -24,3 +26,14 @@ def service_worker() -> Response:
 @bp.get("/manifest.webmanifest")
 def manifest() -> Response:
     return Response(render_template("manifest.webmanifest"), mimetype="application/manifest+json")
+
+
+@bp.get("/i18n/<code>.json")
+def language_catalog(code: str) -> Response:
+    """A language's compiled catalog for the field app; the service worker keeps it for offline use."""
+    path = i18n_catalogs.app_catalog_path(code, i18n.translations_dir())
+    if code not in i18n.registry() or not path.exists():
+        raise NotFound(N_("Ese idioma no está disponible."))
+    response = Response(path.read_bytes(), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -62,7 +62,7 @@ export function postReports(token, envelopes) {
 export async function catalog(code) {
   let response;
   try {
-    response = await fetch(`/static/i18n/${encodeURIComponent(code)}.json`, { credentials: "omit" });
+    response = await fetch(`/i18n/${encodeURIComponent(code)}.json`, { credentials: "omit" });
   } catch (error) {
     throw new NetworkError(String(error));
   }

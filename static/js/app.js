@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { b64uDecode, sealDocument } from "./crypto.js";
 import * as db from "./db.js";
-import { currentLocale, formatDate, setCatalog, t } from "./i18n.js";
+import { currentLocale, formatDate, setCatalog, t, tn } from "./i18n.js";
 import { createOutbox, localDate } from "./outbox.js";
 import { buildForm, collectAnswers, validateForm } from "./ui/form.js";
 import { canScanQr, scanQr } from "./ui/scanner.js";
@@ -108,6 +108,7 @@ async function enroll(code) {
   status.disconnected = false;
   await requestPersistence();
   outbox.reconnected();
+  await startLanguage();
   await homeScreen();
 }
 
@@ -162,7 +163,9 @@ async function homeScreen() {
       ? el(
           "section",
           { class: "card warning" },
-          el("h2", { text: t("No aceptados por el servidor") }),
+          el("h2", {
+            text: tn("%(count)s informe no aceptado por el servidor", "%(count)s informes no aceptados por el servidor", rejected.length),
+          }),
           el("ul", {}, rejected.map((e) => el("li", { text: `${formatDate(e.savedOn)}: ${e.error}` }))),
           el("p", { class: "hint", text: t("Se conservan en el teléfono. Avise a su supervisor.") }),
         )
@@ -210,8 +213,28 @@ async function languagePicker() {
   return el("div", { class: "field" }, el("label", { for: "language", text: t("Idioma") }), select);
 }
 
+// The phone's choice, else the phone's own language when the server offers it, else Spanish;
+// ?lang=CODE previews a language (translators checking their work) without changing the phone's choice.
+async function startLanguage() {
+  const preview = new URLSearchParams(location.search).get("lang");
+  const language = preview || (await db.getSetting("language")) || (await phoneLanguage());
+  if (language && language !== currentLocale()) await applyLanguage(language).catch(() => null);
+}
+
+async function phoneLanguage() {
+  const bootstrap = await db.getSetting("bootstrap");
+  const offered = ((bootstrap && bootstrap.locales) || []).map((l) => l.code);
+  for (const tag of navigator.languages || []) {
+    const lower = tag.toLowerCase();
+    const primary = lower.split("-")[0];
+    if (offered.includes(lower)) return lower;
+    if (offered.includes(primary)) return primary;
+  }
+  return "es";
+}
+
 async function applyLanguage(code) {
-  setCatalog(code, code === "es" ? {} : await api.catalog(code));
+  setCatalog(code, code === "es" ? null : await api.catalog(code));
 }
 
 async function switchLanguage(code) {
@@ -366,8 +389,7 @@ async function registerServiceWorker() {
 
 async function start() {
   registerServiceWorker();
-  const language = await db.getSetting("language");
-  if (language && language !== "es") await applyLanguage(language).catch(() => null);
+  await startLanguage();
   if (navigator.storage && navigator.storage.persisted) status.persisted = await navigator.storage.persisted();
   const token = await db.getSetting("deviceToken");
   if (!token) return enrollScreen();

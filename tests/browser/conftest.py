@@ -20,12 +20,13 @@ from werkzeug.serving import make_server
 from fieldapp import create_app, crypto
 from fieldapp.extensions import db
 from fieldapp.models import Role
-from fieldapp.security import AnonymousRequestHandler
+from fieldapp.security import AnonymousRequestHandler, closing_on_disconnect
 from fieldapp.services import devices, keys, users
 
-from ..conftest import FAST_KDF, KEY_PASSPHRASE, LOGIN_PASSPHRASE, make_config
+from ..conftest import FAST_KDF, KEY_PASSPHRASE, LOGIN_PASSPHRASE, copy_of_translations, make_config
 
 CHROMIUM = "/usr/bin/chromium"
+PHONE_LOCALE = "es-PE"  # a phone set up in Peru; the app and the dashboard follow the browser's language
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -43,6 +44,7 @@ class LiveServer:
     private: ec.EllipticCurvePrivateKey
     kid: str
     team: str
+    translations: Path
 
     def enrollment_code(self) -> str:
         with self.app.app_context():
@@ -54,7 +56,8 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp: Path = tmp_path_factory.mktemp("live")
-    app = create_app(make_config(tmp))
+    translations = copy_of_translations(tmp / "translations")  # tests may add a language or change a catalog
+    app = create_app(make_config(tmp, translations_dir=translations))
     with app.app_context():
         db.create_all()
         admin = users.create_user(db.session, "ana", Role.ADMIN.value, LOGIN_PASSPHRASE, FAST_KDF)
@@ -62,11 +65,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         devices.create_team(db.session, "Puno 1")
         kid = new.key.kid
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=AnonymousRequestHandler)
+    server = make_server(
+        "127.0.0.1", 0, closing_on_disconnect(app), threaded=True, request_handler=AnonymousRequestHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield LiveServer(
-        app, f"http://127.0.0.1:{server.server_port}", crypto.load_private_key(new.private_der), kid, "Puno 1"
+        app,
+        f"http://127.0.0.1:{server.server_port}",
+        crypto.load_private_key(new.private_der),
+        kid,
+        "Puno 1",
+        translations,
     )
     server.shutdown()
 
@@ -88,7 +98,11 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def profile_context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserContext]:
     """A browser with a real profile on disk (not incognito), as an installed app has."""
     ctx = playwright.chromium.launch_persistent_context(
-        tmp_path / "profile", executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport={"width": 360, "height": 740}
+        tmp_path / "profile",
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 360, "height": 740},
+        locale=PHONE_LOCALE,
     )
     yield ctx
     ctx.close()
@@ -96,7 +110,7 @@ def profile_context(playwright: Playwright, tmp_path: Path) -> Iterator[BrowserC
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 360, "height": 740})
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale=PHONE_LOCALE)
     yield ctx
     ctx.close()
 

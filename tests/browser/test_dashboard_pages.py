@@ -28,6 +28,9 @@ def staff(live_server) -> None:
         ("ana", "/dashboard/audit"),
         ("ui-supervisor", "/dashboard/"),
         ("ui-translator", "/dashboard/"),
+        ("ui-translator", "/dashboard/translations"),
+        ("ui-translator", "/dashboard/translations/qu"),
+        ("ana", "/dashboard/keys?lang=en"),
     ],
 )
 def test_dashboard_pages_are_accessible(page, context, live_server, staff, who, path) -> None:
@@ -102,6 +105,7 @@ def test_first_run_setup_pages_are_accessible(page, tmp_path) -> None:
     from werkzeug.serving import make_server
 
     from fieldapp import create_app
+    from fieldapp.security import closing_on_disconnect
     from fieldapp.services import setup
 
     from ..conftest import make_config
@@ -111,7 +115,7 @@ def test_first_run_setup_pages_are_accessible(page, tmp_path) -> None:
         db.create_all()
         token = setup.issue_setup_token(db.session)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_on_disconnect(app), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         page.goto(f"http://127.0.0.1:{server.server_port}/setup/{token}")

@@ -9,7 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 import fieldapp.web.precache as precache
 
-from .conftest import enrol, queued, save_report, wait_for_queued, wait_for_service_worker
+from .conftest import PHONE_LOCALE, enrol, queued, save_report, wait_for_queued, wait_for_service_worker
 
 STORAGE_DUMP = """
 async () => {
@@ -123,7 +123,7 @@ def test_no_serious_accessibility_violations(page, context, live_server, screen)
             "**/api/v1/reports", lambda route: route.fulfill(status=200, content_type="application/json", body=reject)
         )
         save_report(page, "x", quick=True)
-        page.wait_for_selector("text=No aceptados por el servidor")
+        page.wait_for_selector("text=1 informe no aceptado por el servidor")
     if screen in ("full form", "form errors"):
         page.click("text=Nuevo informe")
     if screen == "quick form":
@@ -139,7 +139,7 @@ def test_no_serious_accessibility_violations(page, context, live_server, screen)
 
 @pytest.mark.parametrize("screen", ["enrol", "home", "full form"])
 def test_fits_a_320_pixel_screen(browser, live_server, screen) -> None:
-    context = browser.new_context(viewport={"width": 320, "height": 640})
+    context = browser.new_context(viewport={"width": 320, "height": 640}, locale=PHONE_LOCALE)
     page = context.new_page()
     page.goto(live_server.url + "/")
     if screen != "enrol":

@@ -10,7 +10,7 @@ from fieldapp.extensions import db
 from fieldapp.services import keys, users
 
 from ..conftest import FAST_KDF, KEY_PASSPHRASE, LOGIN_PASSPHRASE
-from .conftest import enrol, wait_for_queued
+from .conftest import PHONE_LOCALE, enrol, wait_for_queued
 
 SUPERVISOR_KEY = "clave de la supervisora 2"
 
@@ -24,7 +24,7 @@ def test_supervisor_day(browser, live_server) -> None:
         db.session.commit()
 
     # The phone, offline in the field, then back in signal.
-    phone_context = browser.new_context(viewport={"width": 360, "height": 740})
+    phone_context = browser.new_context(viewport={"width": 360, "height": 740}, locale=PHONE_LOCALE)
     phone = phone_context.new_page()
     enrol(phone, live_server)
     phone_context.set_offline(True)
@@ -43,7 +43,7 @@ def test_supervisor_day(browser, live_server) -> None:
     phone_context.close()
 
     # The supervisor at base.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, locale=PHONE_LOCALE)
     page = context.new_page()
     page.goto(live_server.url + "/dashboard/login")
     page.fill("#username", name)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from fieldapp.extensions import db
 from fieldapp.models import Report
 
-from .conftest import enrol, queued, save_report, wait_for_queued
+from .conftest import PHONE_LOCALE, enrol, queued, save_report, wait_for_queued
 
 OUTBOX_RIDS = "async () => (await (await import('/static/js/db.js')).outboxEntries()).map((e) => e.rid)"
 
@@ -20,7 +20,7 @@ OUTBOX_RIDS = "async () => (await (await import('/static/js/db.js')).outboxEntri
 @pytest.fixture
 def api_context(browser):  # type: ignore[no-untyped-def]
     # Routing sees the page's own requests; the service worker is not what these tests are about.
-    ctx = browser.new_context(viewport={"width": 360, "height": 740}, service_workers="block")
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, service_workers="block", locale=PHONE_LOCALE)
     yield ctx
     ctx.close()
 
@@ -193,7 +193,7 @@ def test_rejected_report_stays_visible_with_the_reason(api_context, live_server)
 
     page.route("**/api/v1/reports", reject)
     api_context.set_offline(False)
-    page.wait_for_selector("text=No aceptados por el servidor")
+    page.wait_for_selector("text=1 informe no aceptado por el servidor")
     assert reason in page.inner_text("main")
     assert queued(page) == 0  # not sent again and again...
     entries = page.evaluate("async () => (await import('/static/js/db.js')).outboxEntries()")

@@ -1,0 +1,122 @@
+"""The translator page: each language's untranslated and fuzzy strings, translated and saved in place.
+
+Translators see no report: this page reads and writes the catalogs only.
+"""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as translate
+
+from .. import i18n, i18n_catalogs, locales
+from ..config import Config
+from ..errors import N_, Invalid
+from ..extensions import db
+from ..models import Role, User
+from ..services import audit
+from ..services import translations as service
+from . import bp
+from .auth import role_required
+
+TRANSLATORS = (Role.ADMIN.value, Role.TRANSLATOR.value)
+PAGE_SIZE = 20
+MAX_MSGID_CHARS = 10_000
+# Where a string appears, in words a translator knows: the first matching folder wins.
+PLACES = (
+    ("static/js/", N_("Aplicación del teléfono")),
+    ("fieldapp/forms/", N_("Formulario de informe")),
+    ("fieldapp/templates/dashboard/", N_("Panel de supervisión")),
+    ("fieldapp/templates/", N_("Páginas del servidor")),
+    ("fieldapp/cli.py", N_("Órdenes de administración")),
+    ("fieldapp/", N_("Mensajes del servidor")),
+)
+
+
+def _translations_dir() -> Path:
+    config: Config = current_app.config["FIELDAPP"]
+    return config.translations_dir
+
+
+def place_label(path: str) -> str:
+    return next((label for prefix, label in PLACES if path.startswith(prefix)), N_("Mensajes del servidor"))
+
+
+def plural_examples(entry: locales.LocaleEntry) -> list[list[int]]:
+    """For each plural form, the first counts that use it: what a translator needs to write it."""
+    rule = gettext.c2py(entry.plural_expression)
+    examples: list[list[int]] = [[] for _ in range(entry.nplurals)]
+    for n in range(0, 1001):
+        form = rule(n)
+        if len(examples[form]) < 4:
+            examples[form].append(n)
+    return examples
+
+
+@bp.get("/dashboard/translations")
+@role_required(*TRANSLATORS)
+def translation_languages(user: User):  # type: ignore[no-untyped-def]
+    directory = _translations_dir()
+    registry = i18n.registry()
+    rows = [row for row in i18n_catalogs.coverage(directory) if row.code != locales.SOURCE]
+    return render_template("dashboard/translations.html", user=user, rows=rows, registry=registry)
+
+
+def _listing(user: User, code: str, *, error: str | None = None, typed: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    shown = request.values.get("show", "pending")
+    shown = shown if shown in service.SHOWN else "pending"
+    query = request.values.get("q", "")[:200]
+    entries = service.list_entries(_translations_dir(), code, shown, query)
+    pages = max(1, -(-len(entries) // PAGE_SIZE))
+    page = min(max(request.values.get("page", 1, type=int) or 1, 1), pages)
+    language = i18n.registry()[code]
+    shown_entries = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    failed = service.find_entry(_translations_dir(), code, typed["msgid"], typed.get("context")) if typed else None
+    if failed is not None:  # the one being corrected comes first, whatever the filter and page
+        shown_entries = [failed] + [e for e in shown_entries if e.msgid != failed.msgid]
+    return (
+        render_template(
+            "dashboard/translate.html",
+            user=user,
+            language=language,
+            entries=shown_entries,
+            total=len(entries),
+            page=page,
+            pages=pages,
+            shown=shown,
+            shown_options=service.SHOWN,
+            query=query,
+            examples=plural_examples(language),
+            place_label=place_label,
+            error=error,
+            typed=typed or {},
+            saved=request.args.get("saved") == "1",
+        ),
+        status,
+    )
+
+
+@bp.get("/dashboard/translations/<code>")
+@role_required(*TRANSLATORS)
+def translation_page(user: User, code: str):  # type: ignore[no-untyped-def]
+    return _listing(user, code)
+
+
+@bp.post("/dashboard/translations/<code>")
+@role_required(*TRANSLATORS)
+def translation_save(user: User, code: str):  # type: ignore[no-untyped-def]
+    msgid = request.form.get("msgid", "")[:MAX_MSGID_CHARS]
+    context = request.form.get("context") or None
+    strings = request.form.getlist("translation")[:6]
+    fuzzy = request.form.get("fuzzy") == "1"
+    try:
+        saved = service.save_translation(_translations_dir(), code, msgid, context, strings, fuzzy)
+    except Invalid as exc:
+        typed = {"msgid": msgid, "context": context, "strings": strings, "fuzzy": fuzzy}
+        return _listing(user, code, error=exc.render(translate), typed=typed, status=422)
+    audit.record(db.session, user.username, "translation_saved", language=code, msgid=msgid[:200], state=saved.state)
+    db.session.commit()
+    back = {key: request.form.get(key) for key in ("show", "q", "page") if request.form.get(key)}
+    return redirect(url_for("dashboard.translation_page", code=code, saved="1", **back))

@@ -1,0 +1,166 @@
+"""The translator page's work on the catalogs: what is left to translate, and saving one translation.
+
+A saved translation is checked before anything is written (its placeholders match the Spanish source, it
+adds no markup, the catalog still compiles), then the .po file is written and every catalog recompiled,
+all under the catalogs' lock, so two translators saving at once both keep their work.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel import support
+from babel.messages.catalog import Catalog, Message
+
+from .. import i18n_catalogs, locales
+from ..errors import N_, Invalid, NotFound
+
+MAX_CHARS = 4000
+# %(name)s, %(name)d, %s: Python's formatting; {name}: the form's and JavaScript's own.
+_PLACEHOLDER_RE = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
+_MARKUP_RE = re.compile(r"[<>]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+SHOWN = ("pending", "fuzzy", "untranslated", "translated", "all")
+COUNT_PLACEHOLDERS = {"%(num)s", "%(count)s", "%(num)d", "%(count)d"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    msgid: str
+    msgid_plural: str | None
+    context: str | None
+    strings: tuple[str, ...]  # the translation; one per plural form for a plural message
+    fuzzy: bool
+    places: tuple[str, ...]  # the files it appears in
+    notes: tuple[str, ...]  # where in a file (e.g. which question of the form)
+
+    @property
+    def state(self) -> str:
+        if not any(self.strings):
+            return "untranslated"
+        return "fuzzy" if self.fuzzy else "translated"
+
+
+def entry_of(message: Message) -> Entry:
+    plural = not isinstance(message.id, str)
+    strings = tuple(message.string) if plural else (message.string or "",)
+    return Entry(
+        message.id[0] if plural else message.id,
+        message.id[1] if plural else None,
+        message.context,
+        tuple(s or "" for s in strings),
+        message.fuzzy,
+        tuple(sorted({path for path, _ in message.locations})),
+        tuple(message.auto_comments),
+    )
+
+
+def _language(registry: dict[str, locales.LocaleEntry], code: str) -> locales.LocaleEntry:
+    if code not in registry:
+        raise NotFound(N_("El idioma «%(code)s» no está registrado."), code=code)
+    if code == locales.SOURCE:
+        raise Invalid(N_("El español es el idioma de origen: sus textos se cambian en el código, no aquí."))
+    return registry[code]
+
+
+def _catalog(translations: Path, code: str) -> Catalog:
+    path = i18n_catalogs.catalog_path(code, translations)
+    if not path.exists():
+        raise NotFound(N_("El idioma «%(code)s» no tiene catálogo todavía."), code=code)
+    return i18n_catalogs.read_catalog(path)
+
+
+def list_entries(translations: Path, code: str, shown: str = "pending", query: str = "") -> list[Entry]:
+    """The language's strings in the order of the catalog: pending (untranslated or fuzzy) by default."""
+    _language(locales.load_registry(translations / "locales.json"), code)
+    wanted = {"pending": {"untranslated", "fuzzy"}, "all": {"untranslated", "fuzzy", "translated"}}.get(shown, {shown})
+    needle = query.casefold().strip()
+    entries = []
+    for message in _catalog(translations, code):
+        if not message.id:
+            continue
+        entry = entry_of(message)
+        haystack = " ".join((entry.msgid, entry.msgid_plural or "", *entry.strings)).casefold()
+        if entry.state in wanted and needle in haystack:
+            entries.append(entry)
+    return entries
+
+
+def find_entry(translations: Path, code: str, msgid: str, context: str | None = None) -> Entry | None:
+    message = _catalog(translations, code).get(msgid, context=context or None)
+    return entry_of(message) if message is not None and msgid else None
+
+
+def placeholders(text: str) -> set[str]:
+    return set(_PLACEHOLDER_RE.findall(text))
+
+
+def check_translation(entry: Entry, strings: list[str], nplurals: int) -> list[str]:
+    """The translation as it will be stored; raises Invalid on one that would break a page or lose a value."""
+    expected_count = nplurals if entry.msgid_plural is not None else 1
+    if len(strings) != expected_count:
+        raise Invalid(N_("Se esperaban %(count)s formas de la traducción."), count=expected_count)
+    cleaned = [s.replace("\r\n", "\n").replace("\r", "\n") for s in strings]
+    filled = [s for s in cleaned if s.strip()]
+    if filled and len(filled) != len(cleaned):
+        raise Invalid(N_("Escriba todas las formas de plural, o ninguna."))
+    for text in filled:
+        if len(text) > MAX_CHARS:
+            raise Invalid(N_("La traducción es demasiado larga (máximo %(max)s caracteres)."), max=MAX_CHARS)
+        if _CONTROL_RE.search(text):
+            raise Invalid(N_("La traducción contiene caracteres de control."))
+        source_text = entry.msgid if entry.msgid_plural is None else entry.msgid + entry.msgid_plural
+        if _MARKUP_RE.search(text) and not _MARKUP_RE.search(source_text):
+            raise Invalid(N_("La traducción no puede llevar «<» ni «>»: las páginas los leerían como código."))
+    source = placeholders(entry.msgid)
+    if entry.msgid_plural is None:
+        if filled and placeholders(filled[0]) != source:
+            raise _placeholder_error(source)
+    else:
+        # A singular form may leave the number out ("un informe"), never another value.
+        source |= placeholders(entry.msgid_plural)
+        for text in filled:
+            found = placeholders(text)
+            if not found <= source or not (source - COUNT_PLACEHOLDERS) <= found:
+                raise _placeholder_error(source)
+    return cleaned if filled else [""] * len(cleaned)
+
+
+def _placeholder_error(source: set[str]) -> Invalid:
+    shown = ", ".join(sorted(source)) or "—"
+    return Invalid(N_("Los marcadores deben ser los mismos que en el texto en español: %(expected)s."), expected=shown)
+
+
+def save_translation(
+    translations: Path,
+    code: str,
+    msgid: str,
+    context: str | None,
+    strings: list[str],
+    fuzzy: bool,
+) -> Entry:
+    """Check, write the .po file and recompile every catalog; nothing is written if any step fails."""
+    with i18n_catalogs.catalogs_locked(translations):
+        language = _language(locales.load_registry(translations / "locales.json"), code)
+        catalog = _catalog(translations, code)
+        message = catalog.get(msgid, context=context or None)
+        if message is None:
+            raise NotFound(N_("Ese texto no está en el catálogo; puede que haya cambiado. Recargue la página."))
+        stored = check_translation(entry_of(message), strings, language.nplurals)
+        message.string = tuple(stored) if message.pluralizable else stored[0]
+        if fuzzy and any(stored):
+            message.flags.add("fuzzy")
+        else:
+            message.flags.discard("fuzzy")
+        compiled = i18n_catalogs.mo_bytes(i18n_catalogs.with_plural(catalog, language))
+        try:
+            support.Translations(io.BytesIO(compiled))  # the catalog must still load where it is used
+        except Exception as exc:  # babel/gettext raise several kinds on a broken catalog
+            raise Invalid(N_("Con esa traducción el catálogo ya no compila.")) from exc
+        path = i18n_catalogs.catalog_path(code, translations)
+        i18n_catalogs.write_atomically(path, i18n_catalogs.po_bytes(catalog))
+        i18n_catalogs.compile_unlocked(translations)
+        return entry_of(message)

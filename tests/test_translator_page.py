@@ -1,0 +1,206 @@
+"""The translator page: pending strings with their source and place, saved with checks, shown at once."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from fieldapp import create_app, i18n_catalogs
+from fieldapp.extensions import db
+from fieldapp.models import AuditEvent
+from fieldapp.services import translations as service
+from fieldapp.services import users
+
+from .conftest import FAST_KDF, LOGIN_PASSPHRASE, copy_of_translations, make_config
+
+
+@pytest.fixture
+def translations(tmp_path: Path) -> Path:
+    return copy_of_translations(tmp_path / "translations")
+
+
+@pytest.fixture
+def app(tmp_path: Path, translations: Path) -> Iterator[Flask]:
+    instance = tmp_path / "app"
+    instance.mkdir()
+    application = create_app(make_config(instance, translations_dir=translations))
+    with application.app_context():
+        db.create_all()
+        users.create_user(db.session, "tito", "translator", LOGIN_PASSPHRASE, FAST_KDF)
+        users.create_user(db.session, "sara", "supervisor", LOGIN_PASSPHRASE, FAST_KDF)
+        db.session.commit()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def csrf(client, path: str) -> str:  # type: ignore[no-untyped-def]
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def tito(app: Flask):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    token = csrf(client, "/dashboard/login")
+    answer = client.post(
+        "/dashboard/login", data={"username": "tito", "passphrase": LOGIN_PASSPHRASE, "csrf_token": token}
+    )
+    assert answer.status_code == 302
+    return client
+
+
+def save(client, code: str, msgid: str, *strings: str, fuzzy: bool = False, **extra: str):  # type: ignore[no-untyped-def]
+    data = {"csrf_token": csrf(client, "/dashboard/"), "msgid": msgid, "translation": list(strings), **extra}
+    if fuzzy:
+        data["fuzzy"] = "1"
+    return client.post(f"/dashboard/translations/{code}", data=data)
+
+
+def po_text(translations: Path, code: str) -> str:
+    return i18n_catalogs.catalog_path(code, translations).read_text("utf-8")
+
+
+def test_languages_page_shows_coverage_and_previews(tito) -> None:
+    page = tito.get("/dashboard/translations").get_data(as_text=True)
+    for code in ("en", "qu", "ay", "shp", "cni"):
+        assert f'href="/dashboard/translations/{code}"' in page and f'href="/?lang={code}"' in page
+    assert 'href="/dashboard/translations/es"' not in page  # the source is not translated here
+    assert "Runasimi" in page and "Quechua" in page
+
+
+def test_pending_strings_show_source_and_where_they_appear(tito) -> None:
+    page = tito.get("/dashboard/translations/qu?q=Nuevo informe").get_data(as_text=True)
+    assert "Nuevo informe" in page and "Aplicación del teléfono" in page and "static/js/app.js" in page
+    form = tito.get("/dashboard/translations/qu?q=Marque todas").get_data(as_text=True)
+    assert "Formulario de informe" in form and "form trafficking-report:" in form  # the question it belongs to
+    confirmed = tito.get("/dashboard/translations/qu?q=Idioma").get_data(as_text=True)
+    assert ">Simi<" not in confirmed  # already confirmed: not pending
+    everything = tito.get("/dashboard/translations/qu?show=translated").get_data(as_text=True)
+    assert ">Simi</textarea>" in everything
+    fuzzy = tito.get("/dashboard/translations/qu?show=fuzzy").get_data(as_text=True)
+    assert "Willakuykuna" in fuzzy and "no se muestra hasta que alguien la confirme" in fuzzy
+
+
+def test_a_saved_translation_shows_in_the_dashboard_and_reaches_phones(app, tito, translations) -> None:
+    worker_before = tito.get("/sw.js").get_data(as_text=True)
+    answer = save(tito, "qu", "Salir", "Lluqsiy-prueba")
+    assert answer.status_code == 302 and "saved=1" in answer.headers["Location"]
+    assert 'msgid "Salir"\nmsgstr "Lluqsiy-prueba"' in po_text(translations, "qu")
+    assert "Lluqsiy-prueba" in tito.get("/dashboard/?lang=qu").get_data(as_text=True)  # recompiled, reloaded
+    catalog = tito.get("/i18n/qu.json").json
+    assert catalog["messages"]["Salir"] == "Lluqsiy-prueba"
+    assert tito.get("/sw.js").get_data(as_text=True) != worker_before  # phones update to get it
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert event.actor == "tito" and event.action == "translation_saved" and '"language":"qu"' in event.detail
+
+
+def test_a_fuzzy_translation_is_kept_but_not_shown(tito, translations) -> None:
+    assert save(tito, "shp", "Salir", "Duda-prueba", fuzzy=True).status_code == 302
+    assert "#, fuzzy" in po_text(translations, "shp").split('msgid "Salir"')[0].rsplit("\n\n", 1)[-1]
+    assert "Duda-prueba" not in tito.get("/dashboard/?lang=shp").get_data(as_text=True)
+    assert "Salir" not in tito.get("/i18n/shp.json").json["messages"]
+    assert save(tito, "shp", "Salir", "Duda-prueba").status_code == 302  # confirmed
+    assert "Duda-prueba" in tito.get("/dashboard/?lang=shp").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("msgid", "strings", "message"),
+    [
+        ("Hola, %(name)s", ["Napaykullayki"], "Los marcadores deben ser los mismos"),
+        ("Hola, %(name)s", ["Napaykullayki %(nombre)s"], "Los marcadores deben ser los mismos"),
+        ("Salir", ["Lluqsiy %(x)s"], "Los marcadores deben ser los mismos"),
+        ("Salir", ["<script>x</script>"], "«&lt;» ni «&gt;»"),
+        ("Salir", ["Lluqsiy\x00"], "caracteres de control"),
+        ("Salir", ["a" * 4001], "demasiado larga"),
+        ("Salir", ["uno", "dos"], "formas"),
+        ("%(num)s informe contado.", ["%(num)s willakuy", "dos"], "formas"),
+    ],
+)
+def test_a_translation_that_would_break_a_page_is_refused(tito, translations, msgid, strings, message) -> None:
+    before = po_text(translations, "qu")
+    answer = save(tito, "qu", msgid, *strings)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and message in page
+    assert po_text(translations, "qu") == before  # nothing written
+    if len(strings) == 1 and len(strings[0]) < 100 and "<" not in strings[0] and "\x00" not in strings[0]:
+        assert f">{strings[0]}</textarea>" in page  # what was typed is kept for correcting
+
+
+def test_plural_forms_are_saved_per_the_languages_rule(app, tito, translations) -> None:
+    answer = save(tito, "en", "%(num)s informe contado.", "One report counted (%(num)s).", "%(num)s reports counted!")
+    assert answer.status_code == 302
+    assert save(tito, "en", "%(num)s informe contado.", "%(num)s a", "%(count)s b").status_code == 422
+    with app.test_request_context("/?lang=en"):
+        from flask_babel import ngettext
+
+        assert ngettext("%(num)s informe contado.", "%(num)s informes contados.", 1) == "One report counted (1)."
+        assert ngettext("%(num)s informe contado.", "%(num)s informes contados.", 3) == "3 reports counted!"
+    forms = tito.get("/i18n/en.json").json["messages"]["%(num)s informe contado."]
+    assert forms == {"lang": "en", "forms": ["One report counted (%(num)s).", "%(num)s reports counted!"]}
+
+
+@pytest.mark.parametrize(
+    ("code", "msgid", "status"),
+    [("es", "Salir", 422), ("zz", "Salir", 404), ("qu", "No existe este texto", 404), ("qu", "", 404)],
+)
+def test_unknown_languages_and_strings_are_clear_errors(tito, translations, code, msgid, status) -> None:
+    assert save(tito, code, msgid, "x").status_code == status
+    assert tito.get(f"/dashboard/translations/{code}").status_code in (200, 404, 422)
+
+
+def test_saves_at_the_same_time_are_all_kept(translations) -> None:
+    msgids = ["Salir", "Inicio", "Buscar", "Filtrar", "Guardar estado", "Cancelar", "Usuarios", "Claves"]
+    errors: list[BaseException] = []
+
+    def one(msgid: str) -> None:
+        try:
+            service.save_translation(translations, "ay", msgid, None, [f"{msgid}-ay"], False)
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(m,)) for m in msgids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    saved = json.loads(i18n_catalogs.app_catalog_path("ay", translations).read_text("utf-8"))["messages"]
+    assert all(saved[m] == f"{m}-ay" for m in msgids)
+
+
+def test_supervisors_cannot_translate(app) -> None:
+    client = app.test_client()
+    token = csrf(client, "/dashboard/login")
+    client.post("/dashboard/login", data={"username": "sara", "passphrase": LOGIN_PASSPHRASE, "csrf_token": token})
+    assert client.get("/dashboard/translations").status_code == 403
+
+
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+@SETTINGS
+@given(
+    msgid=st.sampled_from(["Salir", "Hola, %(name)s", "%(num)s informe contado.", ""]) | st.text(max_size=30),
+    strings=st.lists(st.text(max_size=60), max_size=3),
+    fuzzy=st.booleans(),
+)
+def test_any_input_is_a_clean_answer_and_the_catalog_stays_valid(tito, translations, msgid, strings, fuzzy) -> None:
+    answer = save(tito, "qu", msgid, *strings, fuzzy=fuzzy)
+    assert answer.status_code in (302, 400, 404, 422), answer.status_code
+    catalog = i18n_catalogs.read_catalog(i18n_catalogs.catalog_path("qu", translations))
+    for message in catalog:
+        if message.id and any(message.string if message.pluralizable else [message.string]):
+            entry = service.entry_of(message)
+            service.check_translation(entry, list(entry.strings), 1)  # whatever was stored passes the checks
