@@ -236,14 +236,28 @@ def _confirmed(catalog: Catalog, code: str) -> dict[str, object]:
     return confirmed
 
 
-def app_catalog(code: str, registry: dict[str, locales.LocaleEntry], confirmed: dict[str, dict]) -> dict:
+APP_SOURCES = ("static/", "fieldapp/forms/")  # the phone shows only these strings: its own and the forms'
+
+
+def app_msgids(template: Catalog) -> set[str]:
+    """The msgids the field app shows; the dashboard's and the server's stay out of the phone's download."""
+    return {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in template
+        if m.id and any(path.startswith(APP_SOURCES) for path, _ in m.locations)
+    }
+
+
+def app_catalog(
+    code: str, registry: dict[str, locales.LocaleEntry], confirmed: dict[str, dict], wanted: set[str]
+) -> dict:
     """The field app's catalog for one language: its words, then its fallback chain's, and the plural
     rule of every language in the chain."""
     entry = registry[code]
     chain = (code, *entry.fallback)
     messages: dict[str, object] = {}
     for step in reversed(chain):  # the nearest language wins
-        messages.update(confirmed.get(step, {}))
+        messages.update((msgid, text) for msgid, text in confirmed.get(step, {}).items() if msgid in wanted)
     formats = list(dict.fromkeys(registry[step].cldr for step in chain))
     return {
         "code": code,
@@ -265,6 +279,7 @@ def compile_catalogs(translations: Path | None = None) -> list[str]:
 def compile_unlocked(translations: Path) -> list[str]:
     """compile_catalogs for a caller already holding the catalogs' lock."""
     registry = locales.load_registry(translations / "locales.json")
+    wanted = app_msgids(read_catalog(translations / "messages.pot"))
     confirmed = {}
     for code, entry in registry.items():
         path = catalog_path(code, translations)
@@ -273,7 +288,7 @@ def compile_unlocked(translations: Path) -> list[str]:
             confirmed[code] = _confirmed(catalog, code)
             write_atomically(path.with_suffix(".mo"), mo_bytes(catalog))
     for code in registry:
-        data = json.dumps(app_catalog(code, registry, confirmed), ensure_ascii=False, sort_keys=True)
+        data = json.dumps(app_catalog(code, registry, confirmed, wanted), ensure_ascii=False, sort_keys=True)
         write_atomically(app_catalog_path(code, translations), data.encode("utf-8"))
     return list(registry)
 

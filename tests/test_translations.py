@@ -325,3 +325,6 @@ def test_the_worker_precaches_each_compiled_catalog_and_only_those(translated_ap
     urls, after = precached()
     assert "/i18n/xyz.json" in urls and after != before
     assert client.get("/i18n/xyz.json").json["messages"] == {}
+    english = client.get("/i18n/en.json").json["messages"]
+    assert english["Nuevo informe"] == "New report" and english["Mujer"] == "Woman"  # the app's and the form's
+    assert "Desbloquear la lectura" not in english  # the dashboard's words stay off the phone

@@ -96,8 +96,9 @@ def test_a_saved_translation_shows_in_the_dashboard_and_reaches_phones(app, tito
     assert answer.status_code == 302 and "saved=1" in answer.headers["Location"]
     assert 'msgid "Salir"\nmsgstr "Lluqsiy-prueba"' in po_text(translations, "qu")
     assert "Lluqsiy-prueba" in tito.get("/dashboard/?lang=qu").get_data(as_text=True)  # recompiled, reloaded
-    catalog = tito.get("/i18n/qu.json").json
-    assert catalog["messages"]["Salir"] == "Lluqsiy-prueba"
+    assert tito.get("/sw.js").get_data(as_text=True) == worker_before  # a dashboard word: phones unchanged
+    assert save(tito, "qu", "Enviar ahora", "Kunan apachiy-prueba").status_code == 302
+    assert tito.get("/i18n/qu.json").json["messages"]["Enviar ahora"] == "Kunan apachiy-prueba"
     assert tito.get("/sw.js").get_data(as_text=True) != worker_before  # phones update to get it
     with app.app_context():
         event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
@@ -108,7 +109,8 @@ def test_a_fuzzy_translation_is_kept_but_not_shown(tito, translations) -> None:
     assert save(tito, "shp", "Salir", "Duda-prueba", fuzzy=True).status_code == 302
     assert "#, fuzzy" in po_text(translations, "shp").split('msgid "Salir"')[0].rsplit("\n\n", 1)[-1]
     assert "Duda-prueba" not in tito.get("/dashboard/?lang=shp").get_data(as_text=True)
-    assert "Salir" not in tito.get("/i18n/shp.json").json["messages"]
+    assert save(tito, "shp", "Descartar", "Duda-prueba", fuzzy=True).status_code == 302
+    assert "Descartar" not in tito.get("/i18n/shp.json").json["messages"]
     assert save(tito, "shp", "Salir", "Duda-prueba").status_code == 302  # confirmed
     assert "Duda-prueba" in tito.get("/dashboard/?lang=shp").get_data(as_text=True)
 
@@ -145,8 +147,10 @@ def test_plural_forms_are_saved_per_the_languages_rule(app, tito, translations) 
 
         assert ngettext("%(num)s informe contado.", "%(num)s informes contados.", 1) == "One report counted (1)."
         assert ngettext("%(num)s informe contado.", "%(num)s informes contados.", 3) == "3 reports counted!"
-    forms = tito.get("/i18n/en.json").json["messages"]["%(num)s informe contado."]
-    assert forms == {"lang": "en", "forms": ["One report counted (%(num)s).", "%(num)s reports counted!"]}
+    app_plural = "%(count)s informe no aceptado por el servidor"
+    assert save(tito, "en", app_plural, "%(count)s report refused", "%(count)s reports refused").status_code == 302
+    forms = tito.get("/i18n/en.json").json["messages"][app_plural]
+    assert forms == {"lang": "en", "forms": ["%(count)s report refused", "%(count)s reports refused"]}
 
 
 @pytest.mark.parametrize(
@@ -159,7 +163,7 @@ def test_unknown_languages_and_strings_are_clear_errors(tito, translations, code
 
 
 def test_saves_at_the_same_time_are_all_kept(translations) -> None:
-    msgids = ["Salir", "Inicio", "Buscar", "Filtrar", "Guardar estado", "Cancelar", "Usuarios", "Claves"]
+    msgids = ["Informes", "Por enviar", "Enviar ahora", "Actualizar", "Descartar", "Cancelar", "Edad", "Sexo"]
     errors: list[BaseException] = []
 
     def one(msgid: str) -> None:
