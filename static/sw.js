@@ -42,5 +42,10 @@ self.addEventListener("fetch", (event) => {
 self.addEventListener("sync", (event) => {
   if (event.tag !== "fieldapp-outbox") return;
   // A failure rejects, so that the browser tries this sync again later.
-  event.waitUntil(createOutbox({ store: db, api, today: localDate }).attempt());
+  event.waitUntil(
+    db
+      .getSetting("language")
+      .then((code) => api.setLanguage(code))
+      .then(() => createOutbox({ store: db, api, today: localDate }).attempt()),
+  );
 });

@@ -13,8 +13,16 @@ export class NetworkError extends Error {
   // No answer at all: offline, connection cut, or timed out. The request may or may not have arrived.
 }
 
+// The phone's chosen language, so that the server's messages (a refused report's reason) come in it.
+let language = null;
+
+export function setLanguage(code) {
+  language = code || null;
+}
+
 async function call(method, path, { token, body, timeoutMs = 60000 } = {}) {
   const headers = { Accept: "application/json" };
+  if (language) headers["Accept-Language"] = language === "es" ? "es" : `${language}, es;q=0.5`;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const abort = new AbortController();

@@ -235,6 +235,7 @@ async function phoneLanguage() {
 
 async function applyLanguage(code) {
   setCatalog(code, code === "es" ? null : await api.catalog(code));
+  api.setLanguage(code);
 }
 
 async function switchLanguage(code) {

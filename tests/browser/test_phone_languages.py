@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po, write_po
 
 from fieldapp import i18n_catalogs
 
-from .conftest import PHONE_LOCALE, enrol, wait_for_service_worker
+from .conftest import PHONE_LOCALE, enrol, wait_for_queued, wait_for_service_worker
 
 
 @pytest.fixture
@@ -137,6 +137,14 @@ def test_shipped_languages_offline_quechua_and_shipibo(page, context, live_serve
     page.wait_for_selector("text=Oldest saved")
     home = page.inner_text("main")
     assert f"Oldest saved: {format_date(today, 'long', locale='en')}" in home and "Send now" in home
+
+    asked: list[str | None] = []
+    context.on(
+        "request", lambda r: asked.append(r.headers.get("accept-language")) if r.url.endswith("/reports") else None
+    )
+    context.set_offline(False)  # back online: the outbox sends by itself
+    wait_for_queued(page, 0)
+    assert asked and set(asked) == {"en, es;q=0.5"}  # the server answers in the phone's chosen language
 
 
 @pytest.fixture
