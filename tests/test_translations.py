@@ -69,6 +69,20 @@ def test_every_t_call_in_the_field_app_has_a_literal_msgid() -> None:
     assert calls > 50
 
 
+def test_every_literal_msgid_in_the_field_app_is_in_the_template() -> None:
+    """Read independently of Babel's JavaScript extractor, which skips calls it cannot parse (e.g. inside a
+    `…${…}…` template literal unless told to look there)."""
+    ids = i18n_catalogs.template_ids()
+    found = set()
+    literal = r'"((?:[^"\\]|\\.)*)"'
+    for path in (ROOT / "static/js").rglob("*.js"):
+        source = re.sub(r"^\s*//.*$", "", path.read_text("utf-8"), flags=re.MULTILINE)  # comments' examples
+        for call in re.finditer(rf"(?<![\w.])tn?\(\s*{literal}", source):
+            found.add(json.loads(f'"{call.group(1)}"'))
+    assert len(found) > 40
+    assert found - ids == set(), "run: fieldapp i18n update"
+
+
 @pytest.fixture
 def translations(tmp_path: Path) -> Path:
     """A compiled copy of the shipped translations, for tests that add languages or change catalogs."""

@@ -166,7 +166,7 @@ async function homeScreen() {
           el("h2", {
             text: tn("%(count)s informe no aceptado por el servidor", "%(count)s informes no aceptados por el servidor", rejected.length),
           }),
-          el("ul", {}, rejected.map((e) => el("li", { text: `${formatDate(e.savedOn)}: ${e.error}` }))),
+          el("ul", {}, rejected.map((e) => el("li", { text: `${formatDate(e.savedOn)}: ${e.error || t("El servidor no dio el motivo.")}` }))),
           el("p", { class: "hint", text: t("Se conservan en el teléfono. Avise a su supervisor.") }),
         )
       : null,

@@ -77,7 +77,7 @@ export function createOutbox({
       results.forEach((result, index) => {
         const rid = batch[index].rid;
         if (result.status === "stored" || result.status === "duplicate") delivered.push(rid);
-        else rejected.push({ rid, error: result.error || "rejected" });
+        else rejected.push({ rid, error: result.error || "" }); // the page words a missing reason
       });
       await store.removeFromOutbox(delivered);
       if (rejected.length) await store.markRejected(rejected);
