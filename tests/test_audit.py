@@ -89,3 +89,17 @@ def test_cli_actions_are_recorded(app, runner) -> None:
         actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.id)]
     assert actions == ["team_created", "enrollment_code_issued"]
     assert verify(app).ok
+
+
+def test_every_recorded_action_has_words_on_the_audit_page(app, client, accounts) -> None:  # noqa: F811
+    import re
+    from pathlib import Path
+
+    source = "\n".join(p.read_text("utf-8") for p in (Path(audit.__file__).parent.parent).rglob("*.py"))
+    recorded = set(re.findall(r'record\(\s*[^,]+,\s*[^,]+,\s*"(\w+)"', source))
+    assert len(recorded) > 20 and recorded <= set(audit.ACTION_LABELS), recorded - set(audit.ACTION_LABELS)
+    login(client, "admin")
+    page = client.get("/dashboard/audit").get_data(as_text=True)
+    assert "Entrada al panel <span" in page
+    english = client.get("/dashboard/audit?lang=en").get_data(as_text=True)
+    assert "Logged in to the dashboard <span" in english

@@ -12,6 +12,7 @@ def labels() -> dict[str, object]:
     """Words for codes, in the reader's language."""
     from flask_babel import gettext
 
+    from ..services.audit import ACTION_LABELS
     from ..services.inbox import STATUS_LABELS, TARGET_LABELS
     from ..services.users import ROLE_LABELS
 
@@ -19,4 +20,5 @@ def labels() -> dict[str, object]:
         "status_label": lambda code: gettext(STATUS_LABELS.get(code, code)),
         "target_label": lambda code: gettext(TARGET_LABELS.get(code, code)),
         "role_label": lambda code: gettext(ROLE_LABELS.get(code, code)),
+        "action_label": lambda code: gettext(ACTION_LABELS[code]) if code in ACTION_LABELS else code,
     }

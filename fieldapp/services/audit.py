@@ -21,6 +21,33 @@ from ..errors import N_
 from ..models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+# What each recorded action means, in words for the audit page (the stored code never changes).
+ACTION_LABELS = {
+    "setup": N_("Configuración inicial"),
+    "login": N_("Entrada al panel"),
+    "login_refused": N_("Entrada rechazada"),
+    "logout": N_("Salida del panel"),
+    "unlock": N_("Lectura desbloqueada"),
+    "unlock_refused": N_("Desbloqueo rechazado"),
+    "lock": N_("Lectura bloqueada"),
+    "report_opened": N_("Informe abierto"),
+    "status_changed": N_("Estado cambiado"),
+    "note_added": N_("Nota añadida"),
+    "export": N_("Exportación"),
+    "enrollment": N_("Teléfono inscrito"),
+    "enrollment_code_issued": N_("Código de inscripción emitido"),
+    "device_revoked": N_("Teléfono desconectado"),
+    "team_created": N_("Equipo creado"),
+    "user_created": N_("Cuenta creada"),
+    "user_disabled": N_("Cuenta desactivada"),
+    "user_lock_cleared": N_("Bloqueo de cuenta quitado"),
+    "key_created": N_("Clave creada"),
+    "key_rotated": N_("Clave rotada"),
+    "key_granted": N_("Clave entregada"),
+    "key_imported": N_("Clave importada"),
+    "key_recovered": N_("Clave recuperada"),
+    "translation_saved": N_("Traducción guardada"),
+}
 
 
 def _digest(prev_hash: str, at: dt.datetime, actor: str, action: str, report_rid: str | None, detail: str) -> str:
