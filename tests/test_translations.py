@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -312,6 +313,12 @@ def test_english_pages_and_api_messages_are_english(app, client, dashboard_with_
     assert "1 report counted." in stats and "Statistics" in stats and "Estadísticas" not in stats
     report = client.get(f"/dashboard/reports/{rid}").get_data(as_text=True)  # the choice is remembered
     assert "Log out" in report and "Mining camp" in report
+    today = dt.date.today()
+    assert f"Received on {today:%B} {today.day}, {today.year}" in report  # dates through en's CLDR data
+    spanish = client.get(f"/dashboard/reports/{rid}?lang=es").get_data(as_text=True)
+    assert f"Recibido el {today.day} de " in spanish  # es_PE: "29 de noviembre de 2026"
+    quechua = client.get(f"/dashboard/reports/{rid}?lang=qu").get_data(as_text=True)
+    assert f"Recibido el {today.day} " in quechua  # qu_PE, CLDR's own Quechua data
     problem = app.test_client().post("/api/v1/enroll", json={}, headers={"Accept-Language": "en"})
     assert problem.status_code == 422 and problem.json["detail"] == "The enrollment code is missing."
 
