@@ -75,7 +75,36 @@ def _make_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_make_app, add_default_commands=False, load_dotenv=False)
+class FieldappGroup(FlaskGroup):
+    """Flask's group, with each command's help shown in the command line's language (FIELDAPP_LANG)."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return _translate_help(super().get_command(ctx, name))
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _translate_help(self)
+        super().format_help(ctx, formatter)
+
+
+def _translate_help(command: click.Command | None) -> click.Command | None:
+    """Help texts are Spanish msgids (extracted by i18n_catalogs.extract_cli), shown translated."""
+    if command is None:
+        return command
+    from .i18n import cli_language, translations_for
+
+    try:
+        translate = translations_for(cli_language()).ugettext
+    except DomainError:
+        return command  # a broken registry: the app's start says so; the help stays in Spanish
+    for holder in (command, *(p for p in command.params if isinstance(p, click.Option))):
+        source = holder.__dict__.setdefault("_fieldapp_help_source", holder.help)  # the Spanish msgid
+        holder.help = translate(source) if source else source
+    for sub in getattr(command, "commands", {}).values():
+        _translate_help(sub)
+    return command
+
+
+@click.group(cls=FieldappGroup, create_app=_make_app, add_default_commands=False, load_dotenv=False)
 def main() -> None:
     """fieldapp: informes cifrados y anónimos desde el campo."""
 
@@ -472,7 +501,8 @@ def i18n_status(minimum: float | None) -> None:
     from . import i18n_catalogs
 
     rows = i18n_catalogs.coverage(_translations_dir())
-    click.echo(f"{_('idioma'):8} {_('traducidos'):>10} {_('dudosos'):>8} {_('sin traducir'):>13} {'%':>6}")
+    headings = (_("idioma"), _("traducidos"), _("dudosos"), _("sin traducir"))  # outside the f-string: extracted
+    click.echo(f"{headings[0]:8} {headings[1]:>10} {headings[2]:>8} {headings[3]:>13} {'%':>6}")
     for row in rows:
         click.echo(f"{row.code:8} {row.translated:>10} {row.fuzzy:>8} {row.untranslated:>13} {row.percent:>6.1f}")
     below = [row.code for row in rows if minimum is not None and row.percent < minimum]

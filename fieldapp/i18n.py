@@ -8,6 +8,7 @@ its fallback chain, ending in Spanish, the source.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +23,9 @@ DEFAULT_LOCALE = locales.SOURCE
 
 
 def translations_dir() -> Path:
-    return current_app.config["FIELDAPP"].translations_dir if has_app_context() else TRANSLATIONS
+    if has_app_context():
+        return current_app.config["FIELDAPP"].translations_dir
+    return Path(os.environ.get("FIELDAPP_TRANSLATIONS") or TRANSLATIONS)  # the command line's help, before the app
 
 
 def _mtime(path: Path) -> int:
@@ -96,11 +99,20 @@ def _translations_at(directory: Path, chain: tuple[str, ...], stamps: tuple[int,
     return merged
 
 
+def cli_language() -> str:
+    """The command line's language: FIELDAPP_LANG when it names a registered language, else Spanish (the
+    system locale is not used: servers often default to English where the team reads Spanish)."""
+    wanted = os.environ.get("FIELDAPP_LANG", "")
+    return wanted if wanted in registry() else DEFAULT_LOCALE
+
+
 class UiLanguageDomain(Domain):
     def get_translations(self):  # type: ignore[no-untyped-def]
-        if not has_request_context():
-            return support.NullTranslations()
-        return translations_for(ui_language())
+        if has_request_context():
+            return translations_for(ui_language())
+        if has_app_context():  # a `fieldapp` command
+            return translations_for(cli_language())
+        return support.NullTranslations()
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:

@@ -6,6 +6,8 @@ definitions' titles, labels, hints and choices. Spanish is the source language: 
 
 from __future__ import annotations
 
+import ast
+import inspect
 import io
 import json
 import os
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from babel.messages.catalog import Catalog, Message
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_python
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
@@ -62,6 +64,29 @@ def extract_form(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: 
                 yield from walk(item, path)
 
     yield from walk(definition, "")
+
+
+def extract_cli(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple]:
+    """Babel extractor for the command line: what the Python extractor finds, plus the help click shows,
+    each command's docstring and each option's help= text."""
+    source = fileobj.read()
+    yield from extract_python(io.BytesIO(source), keywords, comment_tags, options)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and any(_is_click_command(d) for d in node.decorator_list):
+            help_text = ast.get_docstring(node)  # cleaned as click cleans it, so the msgid matches
+            if help_text:
+                yield node.lineno, "_", help_text, ["help of a fieldapp command"]
+        elif isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                value = keyword.value
+                if keyword.arg == "help" and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield value.lineno, "_", inspect.cleandoc(value.value), ["help of a fieldapp option"]
+
+
+def _is_click_command(decorator: ast.expr) -> bool:
+    func = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name in ("command", "group")
 
 
 def extract_template(project: str = "fieldapp", version: str = "1") -> Catalog:

@@ -84,6 +84,38 @@ def test_every_literal_msgid_in_the_field_app_is_in_the_template() -> None:
     assert found - ids == set(), "run: fieldapp i18n update"
 
 
+def test_no_gettext_call_hides_inside_an_f_string() -> None:
+    """Babel's Python extractor does not look inside f-strings: a _() there would never be translated."""
+    hidden = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "fieldapp").rglob("*.py")
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if re.search(r"""\bf["'].*\{\s*(_|gettext|ngettext|lazy_gettext)\(""", line)
+    ]
+    assert hidden == []
+
+
+def test_command_line_help_and_output_in_the_chosen_language(translated_app, translations, monkeypatch) -> None:
+    """Help texts are extracted from the commands (docstrings, help=) and shown in FIELDAPP_LANG."""
+    from click.testing import CliRunner
+
+    from fieldapp.cli import main
+
+    monkeypatch.setenv("FIELDAPP_TRANSLATIONS", str(translations))
+    monkeypatch.setenv("FIELDAPP_INSTANCE", str(translations.parent / "cli-instance"))
+    ids = i18n_catalogs.template_ids()
+    assert "Añade un idioma (también uno que CLDR no conoce) y crea su catálogo." in ids  # a docstring
+    assert "Porcentaje mínimo exigido." in ids  # an option's help=
+    spanish = CliRunner().invoke(main, ["i18n", "add", "--help"])
+    assert "Añade un idioma" in spanish.output and "Nombre del idioma en el propio idioma." in spanish.output
+    monkeypatch.setenv("FIELDAPP_LANG", "en")
+    english = CliRunner().invoke(main, ["i18n", "add", "--help"])
+    assert "Adds a language (also one CLDR does not know)" in english.output
+    assert "The language's name in the language itself." in english.output
+    status = translated_app.test_cli_runner().invoke(args=["i18n", "status"])
+    assert status.output.split()[:4] == ["language", "translated", "uncertain", "untranslated"]
+
+
 @pytest.fixture
 def translations(tmp_path: Path) -> Path:
     """A compiled copy of the shipped translations, for tests that add languages or change catalogs."""
