@@ -123,3 +123,4 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     babel.init_app(app, locale_selector=select_locale)
     babel.domain_instance = UiLanguageDomain()
     app.jinja_env.globals["ui_language"] = ui_language
+    app.jinja_env.globals["ui_direction"] = lambda: registry()[ui_language()].direction

@@ -381,3 +381,14 @@ def test_the_worker_precaches_each_compiled_catalog_and_only_those(translated_ap
     english = client.get("/i18n/en.json").json["messages"]
     assert english["Nuevo informe"] == "New report" and english["Mujer"] == "Woman"  # the app's and the form's
     assert "Desbloquear la lectura" not in english  # the dashboard's words stay off the phone
+
+
+def test_a_right_to_left_language_is_written_right_to_left(translated_app, translations) -> None:
+    i18n_catalogs.add_language(
+        locales.LocaleEntry("zzr", "Zzr", "Zzr", ("es",), "es_PE", "nplurals=2; plural=(n != 1);", "rtl"), translations
+    )
+    i18n_catalogs.compile_catalogs(translations)
+    client = translated_app.test_client()
+    assert '<html lang="zzr" dir="rtl">' in client.get("/dashboard/login?lang=zzr").get_data(as_text=True)
+    assert '<html lang="es" dir="ltr">' in client.get("/dashboard/login?lang=es").get_data(as_text=True)
+    assert client.get("/i18n/zzr.json").json["direction"] == "rtl"  # the phone sets dir from it
