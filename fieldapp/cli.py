@@ -72,7 +72,19 @@ def _configure_logging() -> None:
 
 
 def _make_app() -> Flask:
-    return create_app()
+    try:
+        return create_app()
+    except DomainError as exc:  # a broken setting or language registry: one clear line, not a traceback
+        raise click.ClickException(_startup_message(exc)) from None
+
+
+def _startup_message(exc: DomainError) -> str:
+    from .i18n import cli_language, translations_for
+
+    try:
+        return exc.render(translations_for(cli_language()).ugettext)
+    except DomainError:  # the registry itself is what is broken: its message in Spanish, the source
+        return exc.render(lambda msgid: msgid)
 
 
 class FieldappGroup(FlaskGroup):

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .crypto import KdfParams
+from .errors import N_, Invalid
 
 MiB = 1024 * 1024
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 
-class ConfigError(Exception):
+class ConfigError(Invalid):
     """A configuration that must not start; the message says what to set."""
 
 
@@ -42,7 +43,7 @@ class Config:
         environ = os.environ if environ is None else environ
         env = environ.get("FIELDAPP_ENV", "development")
         if env not in ("development", "production"):
-            raise ConfigError(f"FIELDAPP_ENV must be 'development' or 'production', not {env!r}")
+            raise ConfigError(N_("FIELDAPP_ENV debe ser «development» o «production», no «%(value)s»."), value=env)
         instance = Path(environ.get("FIELDAPP_INSTANCE") or "instance").resolve()
         secret = environ.get("FIELDAPP_SECRET_KEY", "")
         database_url = environ.get("FIELDAPP_DATABASE_URL", "")
@@ -51,9 +52,9 @@ class Config:
                 n for n, v in (("FIELDAPP_SECRET_KEY", secret), ("FIELDAPP_DATABASE_URL", database_url)) if not v
             ]
             if missing:
-                raise ConfigError(f"production needs {' and '.join(missing)} to be set")
+                raise ConfigError(N_("En producción hay que definir %(names)s."), names=", ".join(missing))
             if len(secret) < 32:
-                raise ConfigError("FIELDAPP_SECRET_KEY must be at least 32 characters of random text")
+                raise ConfigError(N_("FIELDAPP_SECRET_KEY debe tener al menos 32 caracteres de texto aleatorio."))
         instance.mkdir(parents=True, exist_ok=True, mode=0o700)
         secret = secret or _instance_secret(instance)
         database_url = database_url or f"sqlite:///{instance / 'fieldapp.db'}"

@@ -317,3 +317,32 @@ def test_keys_under_different_passphrases_each_open_with_their_own(runner, app, 
         assert set(key_service.unlock(db.session, ana, "otra frase distinta 1")) == {new_kid}
         with pytest.raises(key_service.Forbidden):
             key_service.unlock(db.session, ana, "ninguna de las dos")
+
+
+def test_a_setting_or_language_that_cannot_start_is_one_clear_line(tmp_path, monkeypatch) -> None:
+    """Not a traceback: the operator reads what to fix, in FIELDAPP_LANG."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from fieldapp.cli import main
+
+    from .conftest import compiled_translations
+
+    monkeypatch.setenv("FIELDAPP_INSTANCE", str(tmp_path / "instance"))
+    monkeypatch.setenv("FIELDAPP_TRANSLATIONS", str(compiled_translations()))
+    monkeypatch.setenv("FIELDAPP_ENV", "production")
+    monkeypatch.setenv("FIELDAPP_LANG", "en")
+    refused = CliRunner().invoke(main, ["teams", "list"])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "In production FIELDAPP_SECRET_KEY, FIELDAPP_DATABASE_URL must be set." in refused.output
+    broken = tmp_path / "translations"
+    shutil.copytree(compiled_translations(), broken)
+    registry = json.loads((broken / "locales.json").read_text("utf-8"))
+    registry["shp"]["fallback"] = ["qu"]
+    (broken / "locales.json").write_text(json.dumps(registry), "utf-8")
+    monkeypatch.setenv("FIELDAPP_ENV", "development")
+    monkeypatch.setenv("FIELDAPP_TRANSLATIONS", str(broken))
+    refused = CliRunner().invoke(main, ["teams", "list"])
+    assert refused.exit_code == 1 and "Idioma «shp»: la cadena de respaldo debe terminar en «es»." in refused.output

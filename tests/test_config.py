@@ -22,10 +22,10 @@ def test_embedded_default_needs_nothing(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({}, "FIELDAPP_SECRET_KEY and FIELDAPP_DATABASE_URL"),
+        ({}, "FIELDAPP_SECRET_KEY, FIELDAPP_DATABASE_URL"),
         ({"FIELDAPP_SECRET_KEY": "s" * 40}, "FIELDAPP_DATABASE_URL"),
         ({"FIELDAPP_DATABASE_URL": "postgresql+psycopg://x/y"}, "FIELDAPP_SECRET_KEY"),
-        ({"FIELDAPP_SECRET_KEY": "short", "FIELDAPP_DATABASE_URL": "postgresql+psycopg://x/y"}, "at least 32"),
+        ({"FIELDAPP_SECRET_KEY": "short", "FIELDAPP_DATABASE_URL": "postgresql+psycopg://x/y"}, "al menos 32"),
     ],
 )
 def test_production_refuses_missing_settings(tmp_path, environ, message) -> None:
