@@ -340,7 +340,7 @@ def test_every_dashboard_page_renders_in_every_shipped_language(app, client, das
 
 
 def test_english_pages_and_api_messages_are_english(app, client, dashboard_with_data) -> None:
-    rid, _ = dashboard_with_data
+    rid, token = dashboard_with_data
     stats = client.get("/dashboard/stats?lang=en").get_data(as_text=True)
     assert "1 report counted." in stats and "Statistics" in stats and "Estadísticas" not in stats
     report = client.get(f"/dashboard/reports/{rid}").get_data(as_text=True)  # the choice is remembered
@@ -351,6 +351,9 @@ def test_english_pages_and_api_messages_are_english(app, client, dashboard_with_
     assert f"Recibido el {today.day} de " in spanish  # es_PE: "29 de noviembre de 2026"
     quechua = client.get(f"/dashboard/reports/{rid}?lang=qu").get_data(as_text=True)
     assert f"Recibido el {today.day} " in quechua  # qu_PE, CLDR's own Quechua data
+    client.post("/dashboard/logout", data={"csrf_token": token("/dashboard/")})
+    login_page = client.get("/dashboard/login").get_data(as_text=True)
+    assert '<html lang="qu"' in login_page  # the last choice (?lang=qu above) outlives the session
     problem = app.test_client().post("/api/v1/enroll", json={}, headers={"Accept-Language": "en"})
     assert problem.status_code == 422 and problem.json["detail"] == "The enrollment code is missing."
 

@@ -208,3 +208,10 @@ def test_any_input_is_a_clean_answer_and_the_catalog_stays_valid(tito, translati
         if message.id and any(message.string if message.pluralizable else [message.string]):
             entry = service.entry_of(message)
             service.check_translation(entry, list(entry.strings), 1)  # whatever was stored passes the checks
+
+
+def test_the_language_chosen_before_logging_in_stays_after(app) -> None:
+    client = app.test_client()
+    token = csrf(client, "/dashboard/login?lang=en")
+    client.post("/dashboard/login", data={"username": "tito", "passphrase": LOGIN_PASSPHRASE, "csrf_token": token})
+    assert "Hello, tito" in client.get("/dashboard/").get_data(as_text=True)

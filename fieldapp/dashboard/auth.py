@@ -22,13 +22,19 @@ ALL_ROLES = tuple(r.value for r in Role)
 
 
 def log_in(user: User) -> None:
-    session.clear()  # a new session on every login: nothing set before it survives (no fixation)
+    language = session.get("lang")
+    session.clear()  # a new session on every login: nothing set before it survives (no fixation)...
+    if language:
+        session["lang"] = language  # ...but the language the person chose, which grants nothing
     session["uid"] = user.id
     session["seen"] = int(time.time())
 
 
 def log_out() -> None:
+    language = session.get("lang")
     session.clear()
+    if language:
+        session["lang"] = language
 
 
 def current_user() -> User | None:
