@@ -65,7 +65,7 @@ def ui_language() -> str:
     explicit = request.args.get("lang", "")
     if explicit in offered:
         chosen = explicit
-        if not request.path.startswith("/api/"):  # people's pages remember it; the device API stays stateless
+        if request.blueprint == "dashboard":  # the dashboard remembers it; the phone keeps its own, no cookie
             session["lang"] = explicit
     elif session.get("lang") in offered:
         chosen = session["lang"]

@@ -395,3 +395,13 @@ def test_a_right_to_left_language_is_written_right_to_left(translated_app, trans
     assert '<html lang="zzr" dir="rtl">' in client.get("/dashboard/login?lang=zzr").get_data(as_text=True)
     assert '<html lang="es" dir="ltr">' in client.get("/dashboard/login?lang=es").get_data(as_text=True)
     assert client.get("/i18n/zzr.json").json["direction"] == "rtl"  # the phone sets dir from it
+
+
+def test_the_phone_pages_set_no_cookie_for_a_language(translated_app) -> None:
+    """The field app remembers its language on the phone; the server leaves it no cookie to carry."""
+    client = translated_app.test_client()
+    for path in ("/?lang=qu", "/i18n/qu.json?lang=qu", "/sw.js?lang=qu", "/api/v1/bootstrap?lang=qu"):
+        with client.get(path) as answer:
+            assert "Set-Cookie" not in answer.headers, path
+    with client.get("/dashboard/login?lang=qu") as answer:
+        assert "Set-Cookie" in answer.headers  # the dashboard remembers it

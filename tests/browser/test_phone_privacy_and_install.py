@@ -50,6 +50,9 @@ def test_a_saved_report_leaves_no_readable_trace(page, context, live_server) -> 
     context.set_offline(False)
     wait_for_queued(page, 0)
     assert canary not in page.evaluate(STORAGE_DUMP)
+    page.goto(live_server.url + "/?lang=qu")  # a language preview, too
+    page.wait_for_selector("label[for=language]")
+    assert context.cookies() == []  # the server gave the phone no cookie to carry
 
 
 def test_installable_and_loads_nothing_from_another_host(profile_context, live_server) -> None:
