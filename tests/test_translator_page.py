@@ -215,3 +215,20 @@ def test_the_language_chosen_before_logging_in_stays_after(app) -> None:
     token = csrf(client, "/dashboard/login?lang=en")
     client.post("/dashboard/login", data={"username": "tito", "passphrase": LOGIN_PASSPHRASE, "csrf_token": token})
     assert "Hello, tito" in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_a_catalog_the_server_cannot_write_is_a_clear_error_and_nothing_changes(
+    tito, translations, monkeypatch
+) -> None:
+    before = po_text(translations, "qu")
+    real_write = i18n_catalogs.write_atomically
+
+    def disk_full_for_compiled_files(path: Path, data: bytes) -> None:
+        if path.suffix in (".mo", ".json"):
+            raise OSError(28, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(i18n_catalogs, "write_atomically", disk_full_for_compiled_files)
+    answer = save(tito, "qu", "Salir", "Lluqsiy")
+    assert answer.status_code == 503 and "revisar la carpeta translations" in answer.get_data(as_text=True)
+    assert po_text(translations, "qu") == before  # put back: the .po file and what is served agree

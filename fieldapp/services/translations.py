@@ -16,7 +16,7 @@ from babel import support
 from babel.messages.catalog import Catalog, Message
 
 from .. import i18n_catalogs, locales
-from ..errors import N_, Invalid, NotFound
+from ..errors import N_, Invalid, NotFound, Unavailable
 
 MAX_CHARS = 4000
 # %(name)s, %(name)d, %s: Python's formatting; {name}: the form's and JavaScript's own.
@@ -143,6 +143,15 @@ def save_translation(
     fuzzy: bool,
 ) -> Entry:
     """Check, write the .po file and recompile every catalog; nothing is written if any step fails."""
+    try:
+        return _save(translations, code, msgid, context, strings, fuzzy)
+    except OSError as exc:  # a folder the server may not write, a full disk
+        raise Unavailable(
+            N_("El servidor no pudo escribir los catálogos; quien lo administra debe revisar la carpeta translations.")
+        ) from exc
+
+
+def _save(translations: Path, code: str, msgid: str, context: str | None, strings: list[str], fuzzy: bool) -> Entry:
     with i18n_catalogs.catalogs_locked(translations):
         language = _language(locales.load_registry(translations / "locales.json"), code)
         catalog = _catalog(translations, code)
@@ -161,6 +170,11 @@ def save_translation(
         except Exception as exc:  # babel/gettext raise several kinds on a broken catalog
             raise Invalid(N_("Con esa traducción el catálogo ya no compila.")) from exc
         path = i18n_catalogs.catalog_path(code, translations)
+        previous = path.read_bytes()
         i18n_catalogs.write_atomically(path, i18n_catalogs.po_bytes(catalog))
-        i18n_catalogs.compile_unlocked(translations)
+        try:
+            i18n_catalogs.compile_unlocked(translations)
+        except BaseException:
+            i18n_catalogs.write_atomically(path, previous)  # the .po file stays in step with what is served
+            raise
         return entry_of(message)
