@@ -7,6 +7,7 @@ all under the catalogs' lock, so two translators saving at once both keep their 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from dataclasses import dataclass
@@ -175,6 +176,8 @@ def _save(translations: Path, code: str, msgid: str, context: str | None, string
         try:
             i18n_catalogs.compile_unlocked(translations)
         except BaseException:
-            i18n_catalogs.write_atomically(path, previous)  # the .po file stays in step with what is served
+            i18n_catalogs.write_atomically(path, previous)  # the .po file stays in step with what is served...
+            with contextlib.suppress(OSError):
+                i18n_catalogs.compile_unlocked(translations)  # ...and what was compiled follows it back
             raise
         return entry_of(message)
