@@ -282,7 +282,7 @@ def test_every_catalog_keeps_placeholders_and_adds_no_markup(code: str) -> None:
         entry = service.entry_of(message) if message.id else None
         if entry is None or entry.state == "untranslated":
             continue
-        service.check_translation(entry, list(entry.strings), registry[code].nplurals)
+        service.check_translation(entry, list(entry.strings), registry[code])
         checked += 1
     assert checked > 0
 
@@ -291,10 +291,19 @@ def test_placeholder_check_catches_a_lost_value() -> None:
     from fieldapp.errors import Invalid
     from fieldapp.services import translations as service
 
+    QUECHUA = locales.load_registry()["qu"]  # noqa: N806
+
     entry = service.Entry("Equipo: %(team)s", None, None, ("",), False, (), ())
     with pytest.raises(Invalid):
-        service.check_translation(entry, ["Ayllu"], 1)
-    assert service.check_translation(entry, ["Ayllu: %(team)s"], 1) == ["Ayllu: %(team)s"]
+        service.check_translation(entry, ["Ayllu"], QUECHUA)
+    assert service.check_translation(entry, ["Ayllu: %(team)s"], QUECHUA) == ["Ayllu: %(team)s"]
+    counted = service.Entry("%(num)s informe", "%(num)s informes", None, ("", ""), False, (), ())
+    english = locales.load_registry()["en"]
+    assert service.check_translation(counted, ["one report", "%(num)s reports"], english)  # 1 alone: may omit
+    with pytest.raises(Invalid):
+        service.check_translation(counted, ["%(num)s report", "reports"], english)  # 0, 2, 3…: needs it
+    with pytest.raises(Invalid):
+        service.check_translation(counted, ["willakuy"], QUECHUA)  # one form for every count
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ all under the catalogs' lock, so two translators saving at once both keep their 
 from __future__ import annotations
 
 import contextlib
+import gettext
 import io
 import re
 from dataclasses import dataclass
@@ -99,8 +100,9 @@ def placeholders(text: str) -> set[str]:
     return set(_PLACEHOLDER_RE.findall(text))
 
 
-def check_translation(entry: Entry, strings: list[str], nplurals: int) -> list[str]:
+def check_translation(entry: Entry, strings: list[str], language: locales.LocaleEntry) -> list[str]:
     """The translation as it will be stored; raises Invalid on one that would break a page or lose a value."""
+    nplurals = language.nplurals
     expected_count = nplurals if entry.msgid_plural is not None else 1
     if len(strings) != expected_count:
         raise Invalid(N_("Se esperaban %(count)s formas de la traducción."), count=expected_count)
@@ -120,12 +122,16 @@ def check_translation(entry: Entry, strings: list[str], nplurals: int) -> list[s
     if entry.msgid_plural is None:
         if filled and placeholders(filled[0]) != source:
             raise _placeholder_error(source)
-    else:
-        # A singular form may leave the number out ("un informe"), never another value.
+    elif filled:
+        # Only a form used for the count 1 alone may leave the number out ("un informe"); none may drop
+        # another value.
         source |= placeholders(entry.msgid_plural)
-        for text in filled:
+        rule = gettext.c2py(language.plural_expression)
+        counted = {rule(n) for n in range(0, 1001) if n != 1}
+        for index, text in enumerate(filled):
             found = placeholders(text)
-            if not found <= source or not (source - COUNT_PLACEHOLDERS) <= found:
+            required = source if index in counted else source - COUNT_PLACEHOLDERS
+            if not found <= source or not required <= found:
                 raise _placeholder_error(source)
     return cleaned if filled else [""] * len(cleaned)
 
@@ -159,7 +165,7 @@ def _save(translations: Path, code: str, msgid: str, context: str | None, string
         message = catalog.get(msgid, context=context or None)
         if message is None:
             raise NotFound(N_("Ese texto no está en el catálogo; puede que haya cambiado. Recargue la página."))
-        stored = check_translation(entry_of(message), strings, language.nplurals)
+        stored = check_translation(entry_of(message), strings, language)
         message.string = tuple(stored) if message.pluralizable else stored[0]
         if fuzzy and any(stored):
             message.flags.add("fuzzy")
