@@ -106,6 +106,25 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def translations(tmp_path: Path) -> Path:
+    """A compiled copy of the shipped translations, for tests that add languages or change catalogs."""
+    return copy_of_translations(tmp_path / "translations")
+
+
+@pytest.fixture
+def translated_app(tmp_path: Path, translations: Path) -> Iterator[Flask]:
+    """An app (SQLite) whose catalogs and registry are that copy."""
+    instance = tmp_path / "app"
+    instance.mkdir()
+    application = create_app(make_config(instance, translations_dir=translations))
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

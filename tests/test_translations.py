@@ -5,16 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from fieldapp import create_app, i18n, i18n_catalogs, locales
-from fieldapp.extensions import db
-
-from .conftest import copy_of_translations, make_config
+from fieldapp import i18n, i18n_catalogs, locales
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,24 +109,6 @@ def test_command_line_help_and_output_in_the_chosen_language(translated_app, tra
     assert "The language's name in the language itself." in english.output
     status = translated_app.test_cli_runner().invoke(args=["i18n", "status"])
     assert status.output.split()[:4] == ["language", "translated", "uncertain", "untranslated"]
-
-
-@pytest.fixture
-def translations(tmp_path: Path) -> Path:
-    """A compiled copy of the shipped translations, for tests that add languages or change catalogs."""
-    return copy_of_translations(tmp_path / "translations")
-
-
-@pytest.fixture
-def translated_app(tmp_path: Path, translations: Path) -> Iterator[Flask]:
-    instance = tmp_path / "app"
-    instance.mkdir()
-    app = create_app(make_config(instance, translations_dir=translations))
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_a_language_cldr_lacks_goes_from_add_to_compiled(translated_app, translations) -> None:

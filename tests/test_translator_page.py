@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,33 +13,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from fieldapp import create_app, i18n_catalogs, locales
+from fieldapp import i18n_catalogs, locales
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent
 from fieldapp.services import translations as service
 from fieldapp.services import users
 
-from .conftest import FAST_KDF, LOGIN_PASSPHRASE, copy_of_translations, make_config
+from .conftest import FAST_KDF, LOGIN_PASSPHRASE
 
 
 @pytest.fixture
-def translations(tmp_path: Path) -> Path:
-    return copy_of_translations(tmp_path / "translations")
-
-
-@pytest.fixture
-def app(tmp_path: Path, translations: Path) -> Iterator[Flask]:
-    instance = tmp_path / "app"
-    instance.mkdir()
-    application = create_app(make_config(instance, translations_dir=translations))
-    with application.app_context():
-        db.create_all()
+def app(translated_app: Flask) -> Flask:
+    with translated_app.app_context():
         users.create_user(db.session, "tito", "translator", LOGIN_PASSPHRASE, FAST_KDF)
         users.create_user(db.session, "sara", "supervisor", LOGIN_PASSPHRASE, FAST_KDF)
         db.session.commit()
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+    return translated_app
 
 
 def csrf(client, path: str) -> str:  # type: ignore[no-untyped-def]
