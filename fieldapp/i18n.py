@@ -109,7 +109,9 @@ def cli_language() -> str:
 class UiLanguageDomain(Domain):
     def get_translations(self):  # type: ignore[no-untyped-def]
         if has_request_context():
-            return translations_for(ui_language())
+            if "ui_translations" not in g:  # files checked once per request, not once per string
+                g.ui_translations = translations_for(ui_language())
+            return g.ui_translations
         if has_app_context():  # a `fieldapp` command
             return translations_for(cli_language())
         return support.NullTranslations()
