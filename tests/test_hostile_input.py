@@ -106,8 +106,20 @@ def test_mutated_envelopes_store_exactly_what_is_valid(org: Org, client, app, da
 def test_any_path_any_method(org: Org, client, app, method: str, path: str, body: bytes) -> None:
     path = path.lstrip("/")  # "//x" would be read as a host name by the test client itself
     before = table_counts(app)
-    for prefix in ("/api/v1/", "/", "/setup/"):
+    for prefix in ("/api/v1/", "/", "/setup/", "/i18n/", "/dashboard/translations/", "/dashboard/login?lang="):
         answer = client.open(prefix + path, method=method, data=body, headers=org.headers)
         assert answer.status_code < 500, (prefix + path, answer.status_code)
     after = table_counts(app)
     assert after["reports"] == before["reports"] and after["users"] == before["users"]
+
+
+@SETTINGS
+@given(
+    accept=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+    lang=st.text(max_size=20),
+)
+def test_any_language_asked_for_is_a_clean_answer(org: Org, client, accept: str, lang: str) -> None:
+    for path in ("/dashboard/login", "/api/v1/enroll", "/", "/manifest.webmanifest"):
+        method = "POST" if path.startswith("/api/") else "GET"
+        answer = client.open(path, method=method, query_string={"lang": lang}, headers={"Accept-Language": accept})
+        assert_clean_4xx(answer)
