@@ -5,7 +5,6 @@ Translators see no report: this page reads and writes the catalogs only.
 
 from __future__ import annotations
 
-import gettext
 from pathlib import Path
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -44,17 +43,6 @@ def place_label(path: str) -> str:
     return next((label for prefix, label in PLACES if path.startswith(prefix)), N_("Mensajes del servidor"))
 
 
-def plural_examples(entry: locales.LocaleEntry) -> list[list[int]]:
-    """For each plural form, the first counts that use it: what a translator needs to write it."""
-    rule = gettext.c2py(entry.plural_expression)
-    examples: list[list[int]] = [[] for _ in range(entry.nplurals)]
-    for n in range(0, 1001):
-        form = rule(n)
-        if len(examples[form]) < 4:
-            examples[form].append(n)
-    return examples
-
-
 @bp.get("/dashboard/translations")
 @role_required(*TRANSLATORS)
 def translation_languages(user: User):  # type: ignore[no-untyped-def]
@@ -88,7 +76,7 @@ def _listing(user: User, code: str, *, error: str | None = None, typed: dict | N
             shown=shown,
             shown_options=service.SHOWN,
             query=query,
-            examples=plural_examples(language),
+            examples=service.plural_examples(language),
             place_label=place_label,
             error=error,
             typed=typed or {},

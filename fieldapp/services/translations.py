@@ -96,6 +96,17 @@ def find_entry(translations: Path, code: str, msgid: str, context: str | None = 
     return entry_of(message) if message is not None and msgid else None
 
 
+def plural_examples(language: locales.LocaleEntry) -> list[list[int]]:
+    """For each plural form, the first counts that use it: what a translator needs to write it."""
+    rule = gettext.c2py(language.plural_expression)
+    examples: list[list[int]] = [[] for _ in range(language.nplurals)]
+    for n in range(0, 1001):
+        form = rule(n)
+        if len(examples[form]) < 4:
+            examples[form].append(n)
+    return examples
+
+
 def placeholders(text: str) -> set[str]:
     return set(_PLACEHOLDER_RE.findall(text))
 
@@ -126,8 +137,7 @@ def check_translation(entry: Entry, strings: list[str], language: locales.Locale
         # Only a form used for the count 1 alone may leave the number out ("un informe"); none may drop
         # another value.
         source |= placeholders(entry.msgid_plural)
-        rule = gettext.c2py(language.plural_expression)
-        counted = {rule(n) for n in range(0, 1001) if n != 1}
+        counted = {form for form, counts in enumerate(plural_examples(language)) if counts != [1]}
         for index, text in enumerate(filled):
             found = placeholders(text)
             required = source if index in counted else source - COUNT_PLACEHOLDERS
