@@ -241,6 +241,10 @@ def update_catalogs(translations: Path | None = None) -> list[str]:
                 continue
             catalog = read_catalog(path)
             catalog.update(template, no_fuzzy_matching=False)
+            # A string gone from the code keeps its translation as obsolete (#~) for reuse; an empty one goes.
+            catalog.obsolete = {
+                key: m for key, m in catalog.obsolete.items() if is_translated(m) and key not in catalog
+            }
             write_atomically(path, po_bytes(with_plural(catalog, entry)))
             updated.append(code)
     return updated

@@ -391,3 +391,19 @@ def test_the_phone_pages_set_no_cookie_for_a_language(translated_app) -> None:
             assert "Set-Cookie" not in answer.headers, path
     with client.get("/dashboard/login?lang=qu") as answer:
         assert "Set-Cookie" in answer.headers  # the dashboard remembers it
+
+
+def test_update_keeps_obsolete_translations_only(translations) -> None:
+    """A string gone from the code keeps its translation (#~) for reuse; an empty one leaves no trace."""
+    from babel.messages.catalog import Message
+
+    po = i18n_catalogs.catalog_path("en", translations)
+    catalog = i18n_catalogs.read_catalog(po)
+    catalog.obsolete["Texto retirado"] = Message("Texto retirado", "Withdrawn text")
+    catalog.obsolete["Texto vacío"] = Message("Texto vacío", "")
+    catalog.obsolete["Salir"] = Message("Salir", "Old exit")  # the same text is live again
+    i18n_catalogs.write_atomically(po, i18n_catalogs.po_bytes(catalog))
+    i18n_catalogs.update_catalogs(translations)
+    text = po.read_text("utf-8")
+    assert '#~ msgid "Texto retirado"' in text
+    assert "Texto vacío" not in text and "Old exit" not in text

@@ -107,6 +107,20 @@ def plural_examples(language: locales.LocaleEntry) -> list[list[int]]:
     return examples
 
 
+class _AnyValues(dict):
+    def __missing__(self, key: str) -> int:
+        return 1
+
+
+def formats_cleanly(text: str) -> bool:
+    """Whether Python's % formatting (which the pages apply, even with no values) accepts the text."""
+    try:
+        text % _AnyValues()
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
 def placeholders(text: str) -> set[str]:
     return set(_PLACEHOLDER_RE.findall(text))
 
@@ -129,6 +143,10 @@ def check_translation(entry: Entry, strings: list[str], language: locales.Locale
         source_text = entry.msgid if entry.msgid_plural is None else entry.msgid + entry.msgid_plural
         if _MARKUP_RE.search(text) and not _MARKUP_RE.search(source_text):
             raise Invalid(N_("La traducción no puede llevar «<» ni «>»: las páginas los leerían como código."))
+        if formats_cleanly(source_text) and not formats_cleanly(text):
+            raise Invalid(
+                N_("Un signo de porcentaje suelto rompería la página: escriba dos seguidos para mostrar uno.")
+            )
     source = placeholders(entry.msgid)
     if entry.msgid_plural is None:
         if filled and placeholders(filled[0]) != source:
