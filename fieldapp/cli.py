@@ -502,8 +502,12 @@ def i18n_compile() -> None:
     """Compila los catálogos: .mo para el servidor y JSON para la aplicación de campo."""
     from . import i18n_catalogs
 
-    for code in i18n_catalogs.compile_catalogs(_translations_dir()):
+    refused: list[i18n_catalogs.Refused] = []
+    for code in i18n_catalogs.compile_catalogs(_translations_dir(), refused):
         click.echo(_("Compilado: %(code)s", code=code))
+    for item in refused:
+        reason = item.problem.render(_) if isinstance(item.problem, DomainError) else str(item.problem)
+        click.echo(_("Omitida (%(code)s) «%(msgid)s»: %(reason)s", code=item.code, msgid=item.msgid, reason=reason))
 
 
 @i18n_group.command("status")

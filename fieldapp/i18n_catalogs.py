@@ -298,14 +298,23 @@ def app_catalog(
     }
 
 
-def compile_catalogs(translations: Path | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Refused:
+    """A confirmed translation left out of the compiled catalogs: shown, it would break a page."""
+
+    code: str
+    msgid: str
+    problem: Exception  # the check's Invalid, with its own words
+
+
+def compile_catalogs(translations: Path | None = None, refused: list[Refused] | None = None) -> list[str]:
     """Each catalog as .mo for the server and as JSON for the field app, the fallback chain applied."""
     translations = translations or TRANSLATIONS
     with catalogs_locked(translations):
-        return compile_unlocked(translations)
+        return compile_unlocked(translations, refused)
 
 
-def compile_unlocked(translations: Path) -> list[str]:
+def compile_unlocked(translations: Path, refused: list[Refused] | None = None) -> list[str]:
     """compile_catalogs for a caller already holding the catalogs' lock."""
     registry = locales.load_registry(translations / "locales.json")
     wanted = app_msgids(read_catalog(translations / "messages.pot"))
@@ -314,12 +323,34 @@ def compile_unlocked(translations: Path) -> list[str]:
         path = catalog_path(code, translations)
         if path.exists():
             catalog = with_plural(read_catalog(path), entry)
+            for problem in _set_aside_broken(catalog, entry):
+                if refused is not None:
+                    refused.append(problem)
             confirmed[code] = _confirmed(catalog, code)
             write_atomically(path.with_suffix(".mo"), mo_bytes(catalog))
     for code in registry:
         data = json.dumps(app_catalog(code, registry, confirmed, wanted), ensure_ascii=False, sort_keys=True)
         write_atomically(app_catalog_path(code, translations), data.encode("utf-8"))
     return list(registry)
+
+
+def _set_aside_broken(catalog: Catalog, entry: locales.LocaleEntry) -> list[Refused]:
+    """A translation edited outside the translator page (Poedit, by hand) that fails its checks is
+    compiled as not confirmed, so Spanish shows in its place rather than a broken page."""
+    from .errors import Invalid
+    from .services.translations import check_translation, entry_of
+
+    refused = []
+    for message in catalog:
+        if not message.id or message.fuzzy or not is_translated(message):
+            continue
+        found = entry_of(message)
+        try:
+            check_translation(found, list(found.strings), entry)
+        except Invalid as exc:
+            message.flags.add("fuzzy")  # in this compiled copy only; the .po file is left as it is
+            refused.append(Refused(entry.code, found.msgid, exc))
+    return refused
 
 
 def is_translated(message: Message) -> bool:

@@ -407,3 +407,33 @@ def test_update_keeps_obsolete_translations_only(translations) -> None:
     text = po.read_text("utf-8")
     assert '#~ msgid "Texto retirado"' in text
     assert "Texto vacío" not in text and "Old exit" not in text
+
+
+def test_a_hand_edited_translation_that_would_break_a_page_is_left_out_at_compile(translated_app, translations):
+    """Poedit or an editor bypasses the translator page's checks: compile sets such a translation aside
+    (Spanish shows instead), says so, and leaves the .po file as the translator wrote it."""
+    po = i18n_catalogs.catalog_path("en", translations)
+    catalog = i18n_catalogs.read_catalog(po)
+    catalog["Salir"].string = "100% out"  # a lone percent sign: the page would fail
+    catalog["Hola, %(name)s"].string = "Hello"  # the name is lost
+    i18n_catalogs.write_atomically(po, i18n_catalogs.po_bytes(catalog))
+    compiled = translated_app.test_cli_runner().invoke(args=["i18n", "compile"])
+    assert compiled.exit_code == 0
+    assert "Omitida (en) «Salir»" in compiled.output and "Omitida (en) «Hola, %(name)s»" in compiled.output
+    assert '"100% out"' in po.read_text("utf-8")  # the translator's work is kept for them to fix
+    client = translated_app.test_client()
+    from fieldapp.extensions import db
+    from fieldapp.services import users
+
+    from .conftest import FAST_KDF, LOGIN_PASSPHRASE
+
+    with translated_app.app_context():
+        users.create_user(db.session, "tito", "translator", LOGIN_PASSPHRASE, FAST_KDF)
+        db.session.commit()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/dashboard/login").get_data(as_text=True))
+    data = {"username": "tito", "passphrase": LOGIN_PASSPHRASE, "csrf_token": token.group(1)}
+    client.post("/dashboard/login?lang=en", data=data)
+    home = client.get("/dashboard/?lang=en")
+    assert home.status_code == 200
+    page = home.get_data(as_text=True)
+    assert "Salir" in page and "Hola, tito" in page and "Translation" in page  # Spanish where set aside
