@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel import support
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, Domain
+from flask_babel import Babel, Domain, format_decimal
 
 from . import locales
 from .config import TRANSLATIONS
@@ -124,5 +124,8 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(app.config["FIELDAPP"].translations_dir)
     babel.init_app(app, locale_selector=select_locale)
     babel.domain_instance = UiLanguageDomain()
+    # Numbers through the language's CLDR locale, as dates are (Flask-Babel's dateformat filter).
+    app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["percent_of_one"] = lambda share: format_decimal(share * 100, format="#,##0.0")
     app.jinja_env.globals["ui_language"] = ui_language
     app.jinja_env.globals["ui_direction"] = lambda: registry()[ui_language()].direction

@@ -437,3 +437,16 @@ def test_a_hand_edited_translation_that_would_break_a_page_is_left_out_at_compil
     assert home.status_code == 200
     page = home.get_data(as_text=True)
     assert "Salir" in page and "Hola, tito" in page and "Translation" in page  # Spanish where set aside
+
+
+def test_numbers_follow_the_languages_formatting_locale(translated_app, translations) -> None:
+    from flask import render_template_string
+
+    i18n_catalogs.add_language(
+        locales.LocaleEntry("xyz", "Xyzeño", "Xyzeño", ("es",), "es", "nplurals=1; plural=0;"), translations
+    )
+    template = "{{ 12345 | number }} {{ 0.25 | percent_of_one }}"
+    with translated_app.test_request_context("/dashboard/login?lang=xyz"):
+        assert render_template_string(template) == "12.345 25,0"  # through CLDR's es
+    with translated_app.test_request_context("/dashboard/login?lang=en"):
+        assert render_template_string(template) == "12,345 25.0"
