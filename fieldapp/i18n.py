@@ -8,6 +8,7 @@ its fallback chain, ending in Spanish, the source.
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -36,9 +37,25 @@ def _mtime(path: Path) -> int:
 
 
 def registry() -> dict[str, locales.LocaleEntry]:
-    """The registry, validated; read again only when the file changes (`fieldapp i18n add` while serving)."""
+    """The registry, validated; read again only when the file changes (`fieldapp i18n add` while serving).
+    A change that breaks it while serving is logged and the last good one kept: the site stays up."""
     path = translations_dir() / "locales.json"
-    return _registry_at(path, _mtime(path))
+    stamp = _mtime(path)
+    try:
+        entries = _registry_at(path, stamp)
+    except locales.RegistryError as exc:
+        if path not in _last_good:
+            raise  # at start-up: refuse to start
+        if (path, stamp) not in _reported:  # once per broken version of the file, not once per request
+            _reported.add((path, stamp))
+            logging.getLogger(__name__).error("%s Se sigue con el registro anterior.", exc)
+        return _last_good[path]
+    _last_good[path] = entries
+    return entries
+
+
+_last_good: dict[Path, dict[str, locales.LocaleEntry]] = {}
+_reported: set[tuple[Path, int]] = set()
 
 
 @lru_cache(maxsize=8)
@@ -118,8 +135,9 @@ class UiLanguageDomain(Domain):
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:
+    # A broken language entry stops the start (strictly: not the last good registry a running one keeps).
+    locales.load_registry(app.config["FIELDAPP"].translations_dir / "locales.json")
     with app.app_context():
-        registry()  # a broken language entry stops the start, not the first request that needs it
         app.config["BABEL_DEFAULT_LOCALE"] = registry()[DEFAULT_LOCALE].cldr
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(app.config["FIELDAPP"].translations_dir)
     babel.init_app(app, locale_selector=select_locale)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,4 +129,6 @@ def save_registry(entries: dict[str, LocaleEntry], path: Path = REGISTRY) -> Non
     """Writes only a registry that validates: a refused language never reaches the file."""
     data = as_json(entries)
     check_registry(data, path)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    partial = path.with_name(f".{path.name}.partial")  # a running server never reads half a registry
+    partial.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    os.replace(partial, path)

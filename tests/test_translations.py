@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp import i18n, i18n_catalogs, locales
+from fieldapp import create_app, i18n, i18n_catalogs, locales
+from fieldapp.extensions import db
+
+from .conftest import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -422,7 +425,6 @@ def test_a_hand_edited_translation_that_would_break_a_page_is_left_out_at_compil
     assert "Omitida (en) «Salir»" in compiled.output and "Omitida (en) «Hola, %(name)s»" in compiled.output
     assert '"100% out"' in po.read_text("utf-8")  # the translator's work is kept for them to fix
     client = translated_app.test_client()
-    from fieldapp.extensions import db
     from fieldapp.services import users
 
     from .conftest import FAST_KDF, LOGIN_PASSPHRASE
@@ -450,3 +452,17 @@ def test_numbers_follow_the_languages_formatting_locale(translated_app, translat
         assert render_template_string(template) == "12.345 25,0"  # through CLDR's es
     with translated_app.test_request_context("/dashboard/login?lang=en"):
         assert render_template_string(template) == "12,345 25.0"
+
+
+def test_a_registry_broken_while_serving_keeps_the_last_good_one(translated_app, translations, caplog) -> None:
+    client = translated_app.test_client()
+    assert 'lang="en"' in client.get("/dashboard/login?lang=en").get_data(as_text=True)
+    registry = translations / "locales.json"
+    registry.write_text('{"es": {"name": "Español"', "utf-8")  # an editor saving half a file
+    answer = client.get("/dashboard/login?lang=en")
+    assert answer.status_code == 200 and 'lang="en"' in answer.get_data(as_text=True)
+    assert caplog.text.count("Se sigue con el registro anterior.") == 1  # said once, not at every request
+    second = translations.parent / "second"
+    second.mkdir()
+    with pytest.raises(locales.RegistryError):
+        create_app(make_config(second, translations_dir=translations))  # a new start refuses it
