@@ -8,14 +8,16 @@ its fallback chain, ending in Spanish, the source.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from functools import lru_cache
 from pathlib import Path
 
 from babel import support
+from babel.dates import format_skeleton
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, Domain, format_decimal
+from flask_babel import Babel, Domain, format_decimal, get_locale
 
 from . import locales
 from .config import TRANSLATIONS
@@ -134,6 +136,15 @@ class UiLanguageDomain(Domain):
         return support.NullTranslations()
 
 
+def month_name(value: str) -> str:
+    """ "2026-11" as the language's CLDR locale writes a month ("noviembre de 2026")."""
+    try:
+        month = dt.date(int(value[:4]), int(value[5:7]), 1)
+    except (ValueError, TypeError):
+        return value
+    return format_skeleton("yMMMM", month, locale=get_locale())
+
+
 def init_i18n(app: Flask, babel: Babel) -> None:
     # A broken language entry stops the start (strictly: not the last good registry a running one keeps).
     locales.load_registry(app.config["FIELDAPP"].translations_dir / "locales.json")
@@ -145,5 +156,6 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     # Numbers through the language's CLDR locale, as dates are (Flask-Babel's dateformat filter).
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["percent_of_one"] = lambda share: format_decimal(share * 100, format="#,##0.0")
+    app.jinja_env.filters["month"] = month_name
     app.jinja_env.globals["ui_language"] = ui_language
     app.jinja_env.globals["ui_direction"] = lambda: registry()[ui_language()].direction

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from fieldapp.services import stats
@@ -27,6 +28,8 @@ def test_counts_and_shares(client, inbox_org) -> None:  # noqa: F811
         assert f'id="chart-{dimension}"' in page
     assert page.count('role="img"') == sum(1 for d, _ in stats.DIMENSIONS if table(page, d))
     assert 'aria-labelledby="caption-exploitation_type"' in page
+    months = table(page, "month")
+    assert len(months) == 1 and next(iter(months)).endswith(f"de {dt.date.today().year}")  # "noviembre de 2026"
 
 
 def test_filters_apply(client, inbox_org) -> None:  # noqa: F811
