@@ -50,20 +50,38 @@ def extract_form(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: 
         position = text.find(json.dumps(message, ensure_ascii=False))
         return text.count("\n", 0, position) + 1 if position >= 0 else 1
 
-    def walk(node: Any, path: str) -> Iterator[tuple]:
+    form = f"Formulario «{definition.get('title', definition.get('id'))}»"
+
+    def where(key: str, holder: dict, parents: list[dict]) -> str:
+        """Where a text stands, in the words a translator reads the form in (the question it belongs to)."""
+        field = next((p for p in reversed(parents) if "type" in p and "label" in p), None)
+        section = next((p for p in reversed(parents) if "fields" in p), None)
+        if holder is definition:
+            return f"{form}: título"
+        if "fields" in holder:
+            return f"{form}: título de sección"
+        if "type" in holder and key == "label":
+            return f"{form}: pregunta de la sección «{section['title'] if section else ''}»"
+        if "type" in holder and key == "hint":
+            return f"{form}: ayuda de la pregunta «{holder.get('label', '')}»"
+        if field is not None:
+            return f"{form}: respuesta posible a «{field['label']}»"
+        return f"{form}: {key}"
+
+    def walk(node: Any, parents: list[dict]) -> Iterator[tuple]:
         if isinstance(node, dict):
             for key, value in node.items():
                 if key == "places":
                     continue
                 if key in FORM_TEXT_KEYS and isinstance(value, str):
-                    yield line_of(value), "_", value, [f"form {definition.get('id')}: {path}{key}"]
+                    yield line_of(value), "_", value, [where(key, node, parents)]
                 else:
-                    yield from walk(value, f"{path}{key}.")
+                    yield from walk(value, [*parents, node])
         elif isinstance(node, list):
             for item in node:
-                yield from walk(item, path)
+                yield from walk(item, parents)
 
-    yield from walk(definition, "")
+    yield from walk(definition, [])
 
 
 def extract_cli(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple]:
