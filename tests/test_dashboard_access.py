@@ -44,6 +44,8 @@ VIEWS = {
     ("GET", "/dashboard/translations"): {"admin", "translator"},
     ("GET", "/dashboard/translations/<code>"): {"admin", "translator"},
     ("POST", "/dashboard/translations/<code>"): {"admin", "translator"},
+    ("GET", "/dashboard/translations/<code>/catalog.po"): {"admin", "translator"},
+    ("POST", "/dashboard/translations/<code>/catalog.po"): {"admin", "translator"},
 }
 OPEN_TO_ALL = {"/dashboard/login", "/dashboard/logout", "/setup/<token>"}
 

@@ -466,3 +466,14 @@ def test_a_registry_broken_while_serving_keeps_the_last_good_one(translated_app,
     second.mkdir()
     with pytest.raises(locales.RegistryError):
         create_app(make_config(second, translations_dir=translations))  # a new start refuses it
+
+
+def test_gettext_is_only_imported_under_names_the_extractor_reads() -> None:
+    """`from flask_babel import gettext as translate` would hide every translate("…") from the template."""
+    aliases = {
+        f"{path.relative_to(ROOT)}: {match.group(1)}"
+        for path in (ROOT / "fieldapp").rglob("*.py")
+        for match in re.finditer(r"\bn?gettext as (\w+)", path.read_text("utf-8"))
+        if match.group(1) not in i18n_catalogs.KEYWORDS
+    }
+    assert aliases == set()

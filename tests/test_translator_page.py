@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -223,3 +224,65 @@ def test_a_catalog_the_server_cannot_write_is_a_clear_error_and_nothing_changes(
     answer = save(tito, "qu", "Salir", "Lluqsiy")
     assert answer.status_code == 503 and "revisar la carpeta translations" in answer.get_data(as_text=True)
     assert po_text(translations, "qu") == before  # put back: the .po file and what is served agree
+
+
+def upload(client, code: str, data: bytes):  # type: ignore[no-untyped-def]
+    form = {"csrf_token": csrf(client, "/dashboard/"), "catalog": (io.BytesIO(data), "fieldapp.po")}
+    return client.post(f"/dashboard/translations/{code}/catalog.po", data=form, content_type="multipart/form-data")
+
+
+def test_poedit_round_trip_applies_what_passes_and_names_what_does_not(app, tito, translations) -> None:
+    from babel.messages.pofile import read_po, write_po
+
+    downloaded = tito.get("/dashboard/translations/qu/catalog.po")
+    assert downloaded.status_code == 200 and "fieldapp-qu.po" in downloaded.headers["Content-Disposition"]
+    catalog = read_po(io.BytesIO(downloaded.data))
+    catalog["Salir"].string = "Lluqsiy-poedit"  # good
+    catalog["Buscar"].string = "Maskay-poedit"
+    catalog["Buscar"].flags.add("fuzzy")  # good, but uncertain
+    catalog["Hola, %(name)s"].string = "Napaykullayki"  # the name is lost: refused
+    catalog["Hola, %(name)s"].flags.discard("fuzzy")
+    catalog.add("Un texto que ya no existe", "Mana kanchu")  # the code changed since: ignored
+    edited = io.BytesIO()
+    write_po(edited, catalog)
+    answer = upload(tito, "qu", edited.getvalue())
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "2 traducciones aplicadas" in page and "1 texto ya no existe" in page
+    assert "1 traducción rechazada" in page and "«Hola, %(name)s»" in page and "Los marcadores" in page
+    po = po_text(translations, "qu")
+    assert 'msgstr "Lluqsiy-poedit"' in po and 'msgstr "Napaykullayki, %(name)s"' in po  # refused: kept as was
+    assert "#, fuzzy" in po.split('msgid "Buscar"')[0].rsplit("\n\n", 1)[-1]
+    assert "Lluqsiy-poedit" in tito.get("/dashboard/?lang=qu").get_data(as_text=True)  # compiled at once
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert event.action == "translations_imported" and '"applied":2' in event.detail
+
+
+@pytest.mark.parametrize(
+    ("code", "data", "message"),
+    [
+        ("qu", b"", "no es un catálogo"),
+        ("qu", b"\x00\xff\xfe not a catalog", "no es un catálogo"),
+        ("qu", b'msgid "Salir"\nmsgstr "x"\nnonsense here\n', "no es un catálogo"),
+        ("ay", None, "del idioma «qu», no de «ay»"),
+    ],
+)
+def test_a_file_that_is_not_this_languages_catalog_is_refused(tito, translations, code, data, message) -> None:
+    before = {c: po_text(translations, c) for c in ("qu", "ay")}
+    if data is None:
+        data = tito.get("/dashboard/translations/qu/catalog.po").data
+    answer = upload(tito, code, data)
+    assert answer.status_code == 422 and message in answer.get_data(as_text=True)
+    assert {c: po_text(translations, c) for c in ("qu", "ay")} == before
+
+
+@SETTINGS
+@given(data=st.binary(max_size=400) | st.text(max_size=400).map(lambda t: f'msgid "Salir"\nmsgstr "{t}"\n'.encode()))
+def test_any_uploaded_file_is_a_clean_answer(tito, translations, data: bytes) -> None:
+    answer = upload(tito, "qu", data)
+    assert answer.status_code in (200, 400, 422), answer.status_code
+    catalog = i18n_catalogs.read_catalog(i18n_catalogs.catalog_path("qu", translations))
+    salir = service.entry_of(catalog["Salir"])
+    if salir.state != "untranslated":
+        service.check_translation(salir, list(salir.strings), QUECHUA)  # whatever was applied passes the checks

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as translate
+from flask import Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from .. import i18n, i18n_catalogs, locales
 from ..config import Config
@@ -52,7 +52,16 @@ def translation_languages(user: User):  # type: ignore[no-untyped-def]
     return render_template("dashboard/translations.html", user=user, rows=rows, registry=registry)
 
 
-def _listing(user: User, code: str, *, error: str | None = None, typed: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _listing(  # type: ignore[no-untyped-def]
+    user: User,
+    code: str,
+    *,
+    error: str | None = None,
+    typed: dict | None = None,
+    status: int = 200,
+    imported: service.ImportResult | None = None,
+    refused: list[tuple[str, str]] | None = None,
+):
     shown = request.values.get("show", "pending")
     shown = shown if shown in service.SHOWN else "pending"
     query = request.values.get("q", "")[:200]
@@ -81,6 +90,8 @@ def _listing(user: User, code: str, *, error: str | None = None, typed: dict | N
             error=error,
             typed=typed or {},
             saved=request.args.get("saved") == "1",
+            imported=imported,
+            refused=refused or [],
         ),
         status,
     )
@@ -103,8 +114,41 @@ def translation_save(user: User, code: str):  # type: ignore[no-untyped-def]
         saved = service.save_translation(_translations_dir(), code, msgid, context, strings, fuzzy)
     except Invalid as exc:
         typed = {"msgid": msgid, "context": context, "strings": strings, "fuzzy": fuzzy}
-        return _listing(user, code, error=exc.render(translate), typed=typed, status=422)
+        return _listing(user, code, error=exc.render(gettext), typed=typed, status=422)
     audit.record(db.session, user.username, "translation_saved", language=code, msgid=msgid[:200], state=saved.state)
     db.session.commit()
     back = {key: request.form.get(key) for key in ("show", "q", "page") if request.form.get(key)}
     return redirect(url_for("dashboard.translation_page", code=code, saved="1", **back))
+
+
+@bp.get("/dashboard/translations/<code>/catalog.po")
+@role_required(*TRANSLATORS)
+def translation_download(user: User, code: str) -> Response:
+    """The language's catalog, to translate in Poedit away from the server."""
+    response = Response(service.catalog_bytes(_translations_dir(), code), mimetype="text/x-gettext-translation")
+    response.headers["Content-Disposition"] = f'attachment; filename="fieldapp-{code}.po"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/dashboard/translations/<code>/catalog.po")
+@role_required(*TRANSLATORS)
+def translation_upload(user: User, code: str):  # type: ignore[no-untyped-def]
+    upload = request.files.get("catalog")
+    if upload is None or not upload.filename:
+        return _listing(user, code, error=gettext("Elija el archivo .po que guardó Poedit."), status=422)
+    try:
+        result = service.import_catalog(_translations_dir(), code, upload.read())
+    except Invalid as exc:
+        return _listing(user, code, error=exc.render(gettext), status=422)
+    audit.record(
+        db.session,
+        user.username,
+        "translations_imported",
+        language=code,
+        applied=result.applied,
+        refused=len(result.refused),
+    )
+    db.session.commit()
+    refused = [(msgid, exc.render(gettext)) for msgid, exc in result.refused]
+    return _listing(user, code, imported=result, refused=refused)

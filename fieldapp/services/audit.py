@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "key_imported": N_("Clave importada"),
     "key_recovered": N_("Clave recuperada"),
     "translation_saved": N_("Traducción guardada"),
+    "translations_imported": N_("Catálogo importado"),
 }
 
 

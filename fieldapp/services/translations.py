@@ -11,11 +11,12 @@ import contextlib
 import gettext
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from babel import support
 from babel.messages.catalog import Catalog, Message
+from babel.messages.pofile import read_po
 
 from .. import i18n_catalogs, locales
 from ..errors import N_, Invalid, NotFound, Unavailable
@@ -204,14 +205,90 @@ def _save(translations: Path, code: str, msgid: str, context: str | None, string
             support.Translations(io.BytesIO(compiled))  # the catalog must still load where it is used
         except Exception as exc:  # babel/gettext raise several kinds on a broken catalog
             raise Invalid(N_("Con esa traducción el catálogo ya no compila.")) from exc
-        path = i18n_catalogs.catalog_path(code, translations)
-        previous = path.read_bytes()
-        i18n_catalogs.write_atomically(path, i18n_catalogs.po_bytes(catalog))
-        try:
-            i18n_catalogs.compile_unlocked(translations)
-        except BaseException:
-            i18n_catalogs.write_atomically(path, previous)  # the .po file stays in step with what is served...
-            with contextlib.suppress(OSError):
-                i18n_catalogs.compile_unlocked(translations)  # ...and what was compiled follows it back
-            raise
+        _write_and_compile(translations, code, catalog)
         return entry_of(message)
+
+
+def catalog_bytes(translations: Path, code: str) -> bytes:
+    """The language's .po file as it stands, for a translator to open in Poedit."""
+    _language(locales.load_registry(translations / "locales.json"), code)
+    path = i18n_catalogs.catalog_path(code, translations)
+    if not path.exists():
+        raise NotFound(N_("El idioma «%(code)s» no tiene catálogo todavía."), code=code)
+    return path.read_bytes()
+
+
+@dataclass
+class ImportResult:
+    applied: int = 0
+    unchanged: int = 0
+    unknown: int = 0  # no longer in the template: the code changed since the file was downloaded
+    refused: list[tuple[str, Invalid]] = field(default_factory=list)
+
+
+def import_catalog(translations: Path, code: str, data: bytes) -> ImportResult:
+    """A .po file edited in Poedit, merged string by string: each changed translation passes the same checks
+    as on the page or is refused with its reason; the rest is applied, written and compiled at once."""
+    try:
+        uploaded = read_po(io.BytesIO(data), abort_invalid=True)
+    except Exception as exc:  # babel raises several kinds on a file that is not a catalog
+        raise Invalid(N_("El archivo no es un catálogo .po que se pueda leer.")) from exc
+    if not any(message.id for message in uploaded):
+        raise Invalid(N_("El archivo no es un catálogo .po que se pueda leer."))
+    if uploaded.locale_identifier and uploaded.locale_identifier != code:
+        raise Invalid(
+            N_("Ese archivo es del idioma «%(found)s», no de «%(code)s»."), found=uploaded.locale_identifier, code=code
+        )
+    try:
+        with i18n_catalogs.catalogs_locked(translations):
+            return _import(translations, code, uploaded)
+    except OSError as exc:
+        raise Unavailable(
+            N_("El servidor no pudo escribir los catálogos; quien lo administra debe revisar la carpeta translations.")
+        ) from exc
+
+
+def _import(translations: Path, code: str, uploaded: Catalog) -> ImportResult:
+    language = _language(locales.load_registry(translations / "locales.json"), code)
+    catalog = _catalog(translations, code)
+    result = ImportResult()
+    for incoming in uploaded:
+        if not incoming.id:
+            continue
+        key = incoming.id if isinstance(incoming.id, str) else incoming.id[0]
+        message = catalog.get(key, context=incoming.context)
+        if message is None or message.pluralizable != incoming.pluralizable:
+            result.unknown += 1
+            continue
+        current, offered = entry_of(message), entry_of(incoming)
+        if (current.strings, current.fuzzy) == (offered.strings, offered.fuzzy):
+            result.unchanged += 1
+            continue
+        try:
+            stored = check_translation(current, list(offered.strings), language)
+        except Invalid as exc:
+            result.refused.append((current.msgid, exc))
+            continue
+        message.string = tuple(stored) if message.pluralizable else stored[0]
+        if offered.fuzzy and any(stored):
+            message.flags.add("fuzzy")
+        else:
+            message.flags.discard("fuzzy")
+        result.applied += 1
+    if result.applied:
+        _write_and_compile(translations, code, catalog)
+    return result
+
+
+def _write_and_compile(translations: Path, code: str, catalog: Catalog) -> None:
+    """The .po file, then every compiled catalog; if compiling fails, the .po file is put back."""
+    path = i18n_catalogs.catalog_path(code, translations)
+    previous = path.read_bytes()
+    i18n_catalogs.write_atomically(path, i18n_catalogs.po_bytes(catalog))
+    try:
+        i18n_catalogs.compile_unlocked(translations)
+    except BaseException:
+        i18n_catalogs.write_atomically(path, previous)  # the .po file stays in step with what is served...
+        with contextlib.suppress(OSError):
+            i18n_catalogs.compile_unlocked(translations)  # ...and what was compiled follows it back
+        raise
