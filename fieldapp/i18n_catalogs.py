@@ -23,7 +23,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir, extract_python
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import denormalize, read_po, write_po
 
 from . import locales
 from .errors import N_
@@ -164,8 +164,39 @@ def app_catalog_path(code: str, translations: Path | None = None) -> Path:
 
 
 def read_catalog(path: Path) -> Catalog:
-    with open(path, "rb") as handle:
-        return read_po(handle)
+    data = path.read_bytes()
+    catalog = read_po(io.BytesIO(data))
+    for msgid, previous in previous_msgids(data.decode("utf-8", "replace")).items():
+        message = catalog.get(msgid)
+        if message is not None and message.fuzzy:
+            message.previous_id = [previous]
+    return catalog
+
+
+def previous_msgids(text: str) -> dict[str, str]:
+    """msgid -> the Spanish a fuzzy translation was written for (`#| msgid`, which Babel's reader drops;
+    kept so that the translator page and Poedit can show what changed)."""
+    found: dict[str, str] = {}
+    for block in re.split(r"\n\s*\n", text):
+        lines = block.splitlines()
+        previous = _po_string(lines, "#| msgid ", "#| ")
+        current = _po_string(lines, "msgid ", "")
+        if previous and current:
+            found[current] = previous
+    return found
+
+
+def _po_string(lines: list[str], keyword: str, prefix: str) -> str | None:
+    """The string after `keyword` in a .po block, continuation lines included."""
+    for index, line in enumerate(lines):
+        if line.startswith(keyword):
+            parts = [line[len(keyword) :]]
+            for following in lines[index + 1 :]:
+                if not following.startswith(prefix + '"'):
+                    break
+                parts.append(following[len(prefix) :])
+            return denormalize("\n".join(parts))
+    return None
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -181,7 +212,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def po_bytes(catalog: Catalog) -> bytes:
     buffer = io.BytesIO()
-    write_po(buffer, catalog, sort_output=True, include_lineno=False, width=100)
+    # include_previous: a fuzzy match keeps the Spanish it was written for (#| msgid), which Poedit shows.
+    write_po(buffer, catalog, sort_output=True, include_lineno=False, width=100, include_previous=True)
     return buffer.getvalue()
 
 

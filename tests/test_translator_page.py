@@ -286,3 +286,23 @@ def test_any_uploaded_file_is_a_clean_answer(tito, translations, data: bytes) ->
     salir = service.entry_of(catalog["Salir"])
     if salir.state != "untranslated":
         service.check_translation(salir, list(salir.strings), QUECHUA)  # whatever was applied passes the checks
+
+
+def test_a_changed_spanish_text_shows_what_the_translation_was_written_for(tito, translations) -> None:
+    """When the Spanish changes, `fieldapp i18n update` marks the old translation fuzzy and keeps the old
+    Spanish beside it; the page shows both, so the translator sees what changed."""
+    template = i18n_catalogs.read_catalog(translations / "messages.pot")
+    before, after = "Hay una versión nueva de la aplicación.", "Hay una versión nueva de la aplicación fieldapp."
+    old = template[before]
+    template.delete(before)
+    template.add(after, locations=old.locations)
+    i18n_catalogs.write_template(template, translations / "messages.pot")
+    i18n_catalogs.update_catalogs(translations)
+    assert f'#| msgid "{before}"' in po_text(translations, "en")
+    page = tito.get("/dashboard/translations/en?show=fuzzy&q=fieldapp.").get_data(as_text=True)
+    assert after in page and ">There is a new version of the app.</textarea>" in page
+    assert f'Se escribió para este texto anterior: <span lang="es">{before}</span>' in page
+    assert save(tito, "qu", "Salir", "Lluqsiy").status_code == 302  # another language's save keeps it
+    assert f'#| msgid "{before}"' in po_text(translations, "en")
+    assert save(tito, "en", after, "There is a new version of fieldapp.").status_code == 302  # confirmed
+    assert "#| msgid" not in po_text(translations, "en")

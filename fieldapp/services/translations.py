@@ -39,6 +39,7 @@ class Entry:
     fuzzy: bool
     places: tuple[str, ...]  # the files it appears in
     notes: tuple[str, ...]  # where in a file (e.g. which question of the form)
+    previous: str | None = None  # for a fuzzy match: the Spanish text the translation was written for
 
     @property
     def state(self) -> str:
@@ -58,7 +59,15 @@ def entry_of(message: Message) -> Entry:
         message.fuzzy,
         tuple(sorted({path for path, _ in message.locations})),
         tuple(message.auto_comments),
+        _previous(message),
     )
+
+
+def _previous(message: Message) -> str | None:
+    previous = message.previous_id
+    if not previous:
+        return None
+    return previous if isinstance(previous, str) else previous[0]
 
 
 def _language(registry: dict[str, locales.LocaleEntry], code: str) -> locales.LocaleEntry:
@@ -196,10 +205,7 @@ def _save(translations: Path, code: str, msgid: str, context: str | None, string
             raise NotFound(N_("Ese texto no está en el catálogo; puede que haya cambiado. Recargue la página."))
         stored = check_translation(entry_of(message), strings, language)
         message.string = tuple(stored) if message.pluralizable else stored[0]
-        if fuzzy and any(stored):
-            message.flags.add("fuzzy")
-        else:
-            message.flags.discard("fuzzy")
+        _mark(message, fuzzy and any(stored))
         compiled = i18n_catalogs.mo_bytes(i18n_catalogs.with_plural(catalog, language))
         try:
             support.Translations(io.BytesIO(compiled))  # the catalog must still load where it is used
@@ -270,14 +276,20 @@ def _import(translations: Path, code: str, uploaded: Catalog) -> ImportResult:
             result.refused.append((current.msgid, exc))
             continue
         message.string = tuple(stored) if message.pluralizable else stored[0]
-        if offered.fuzzy and any(stored):
-            message.flags.add("fuzzy")
-        else:
-            message.flags.discard("fuzzy")
+        _mark(message, offered.fuzzy and any(stored))
         result.applied += 1
     if result.applied:
         _write_and_compile(translations, code, catalog)
     return result
+
+
+def _mark(message: Message, fuzzy: bool) -> None:
+    """Fuzzy, or confirmed: then the old Spanish it was matched from is no longer of use."""
+    if fuzzy:
+        message.flags.add("fuzzy")
+    else:
+        message.flags.discard("fuzzy")
+        message.previous_id = []
 
 
 def _write_and_compile(translations: Path, code: str, catalog: Catalog) -> None:
