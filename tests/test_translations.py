@@ -106,10 +106,14 @@ def test_command_line_help_and_output_in_the_chosen_language(translated_app, tra
     assert "Porcentaje mínimo exigido." in ids  # an option's help=
     spanish = CliRunner().invoke(main, ["i18n", "add", "--help"])
     assert "Añade un idioma" in spanish.output and "Nombre del idioma en el propio idioma." in spanish.output
+    for words in ("Uso: ", "Opciones:", "[obligatorio]", "[por omisión: es]", "Muestra esta ayuda y termina."):
+        assert words in spanish.output  # click's own words too
+    assert "Migraciones de la base de datos" in CliRunner().invoke(main, ["--help"]).output
     monkeypatch.setenv("FIELDAPP_LANG", "en")
     english = CliRunner().invoke(main, ["i18n", "add", "--help"])
     assert "Adds a language (also one CLDR does not know)" in english.output
     assert "The language's name in the language itself." in english.output
+    assert "Usage: " in english.output and "[required]" in english.output and "[default: es]" in english.output
     status = translated_app.test_cli_runner().invoke(args=["i18n", "status"])
     assert status.output.split()[:4] == ["language", "translated", "uncertain", "untranslated"]
 
