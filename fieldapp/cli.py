@@ -21,6 +21,7 @@ from .config import Config
 from .crypto import generate_recovery_phrase, make_recovery_kit
 from .errors import N_, DomainError
 from .extensions import db
+from .i18n import cli_language, translations_dir, translations_for
 from .models import Role
 from .services import audit, devices, exports, keys, setup, users
 
@@ -80,22 +81,15 @@ def _make_app() -> Flask:
 
 
 def _startup_message(exc: DomainError) -> str:
-    from .i18n import cli_language, translations_for
-
-    try:
-        return exc.render(translations_for(cli_language()).ugettext)
-    except DomainError:  # the registry itself is what is broken: its message in Spanish, the source
-        return exc.render(lambda msgid: msgid)
+    return exc.render(_cli_translate())
 
 
 def _cli_translate() -> Callable[[str], str]:
     """gettext for the command line's language (FIELDAPP_LANG), usable before the app exists."""
-    from .i18n import cli_language, translations_for
-
     try:
         return translations_for(cli_language()).ugettext
     except DomainError:
-        return lambda msgid: msgid  # a broken registry: the app's start says so; the help stays in Spanish
+        return lambda msgid: msgid  # the registry itself is broken: Spanish, the source, and its start says so
 
 
 # Click's own words in a help page, as Spanish msgids (click writes them in English).
@@ -517,20 +511,16 @@ def i18n_group() -> None:
     """Traducciones: idiomas, textos por traducir y su avance."""
 
 
-def _translations_dir() -> Path:
-    return current_app.config["FIELDAPP"].translations_dir
-
-
 @i18n_group.command("update")
 def i18n_update() -> None:
     """Extrae los textos a translations/messages.pot y los lleva al catálogo de cada idioma."""
     from . import i18n_catalogs
 
     catalog = i18n_catalogs.extract_template()
-    template = _translations_dir() / "messages.pot"
+    template = translations_dir() / "messages.pot"
     i18n_catalogs.write_template(catalog, template)
     click.echo(_("%(count)s textos en %(path)s", count=len(catalog), path=str(template)))
-    for code in i18n_catalogs.update_catalogs(_translations_dir()):
+    for code in i18n_catalogs.update_catalogs(translations_dir()):
         click.echo(_("Catálogo actualizado: %(code)s", code=code))
 
 
@@ -549,7 +539,7 @@ def i18n_add(code: str, name: str, name_es: str | None, fallback: str, cldr: str
         code, name, name_es or name, tuple(f.strip() for f in fallback.split(",") if f.strip()), cldr, plural
     )
     try:
-        path = i18n_catalogs.add_language(entry, _translations_dir())
+        path = i18n_catalogs.add_language(entry, translations_dir())
     except locales.RegistryError as exc:
         raise click.ClickException(exc.render(_)) from None
     click.echo(_("Idioma %(code)s añadido: %(path)s", code=code, path=str(path)))
@@ -561,7 +551,7 @@ def i18n_compile() -> None:
     from . import i18n_catalogs
 
     refused: list[i18n_catalogs.Refused] = []
-    for code in i18n_catalogs.compile_catalogs(_translations_dir(), refused):
+    for code in i18n_catalogs.compile_catalogs(translations_dir(), refused):
         click.echo(_("Compilado: %(code)s", code=code))
     for item in refused:
         reason = item.problem.render(_) if isinstance(item.problem, DomainError) else str(item.problem)
@@ -574,7 +564,7 @@ def i18n_status(minimum: float | None) -> None:
     """Avance por idioma: traducidos, dudosos (fuzzy), sin traducir y porcentaje."""
     from . import i18n_catalogs
 
-    rows = i18n_catalogs.coverage(_translations_dir())
+    rows = i18n_catalogs.coverage(translations_dir())
     headings = (_("idioma"), _("traducidos"), _("dudosos"), _("sin traducir"))  # outside the f-string: extracted
     click.echo(f"{headings[0]:8} {headings[1]:>10} {headings[2]:>8} {headings[3]:>13} {'%':>6}")
     for row in rows:

@@ -26,7 +26,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import denormalize, read_po, write_po
 
 from . import locales
-from .errors import N_
+from .errors import N_, Invalid
+from .files import write_atomically
+from .translation_checks import check_translation, entry_of, msgid_of
 
 try:
     import fcntl
@@ -148,7 +150,7 @@ def write_template(catalog: Catalog, path: Path | None = None) -> None:
 
 
 def template_ids(path: Path | None = None) -> set[str]:
-    return {m.id if isinstance(m.id, str) else m.id[0] for m in read_catalog(path or TEMPLATE) if m.id}
+    return {msgid_of(m) for m in read_catalog(path or TEMPLATE) if m.id}
 
 
 # ---------------------------------------------------------------- catalogs per language
@@ -197,17 +199,6 @@ def _po_string(lines: list[str], keyword: str, prefix: str) -> str | None:
                 parts.append(following[len(prefix) :])
             return denormalize("\n".join(parts))
     return None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Readers (the server, a phone updating) see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)
 
 
 def po_bytes(catalog: Catalog) -> bytes:
@@ -320,11 +311,7 @@ APP_SOURCES = ("static/", "fieldapp/forms/")  # the phone shows only these strin
 
 def app_msgids(template: Catalog) -> set[str]:
     """The msgids the field app shows; the dashboard's and the server's stay out of the phone's download."""
-    return {
-        m.id if isinstance(m.id, str) else m.id[0]
-        for m in template
-        if m.id and any(path.startswith(APP_SOURCES) for path, _ in m.locations)
-    }
+    return {msgid_of(m) for m in template if m.id and any(path.startswith(APP_SOURCES) for path, _ in m.locations)}
 
 
 def app_catalog(
@@ -387,9 +374,6 @@ def compile_unlocked(translations: Path, refused: list[Refused] | None = None) -
 def _set_aside_broken(catalog: Catalog, entry: locales.LocaleEntry) -> list[Refused]:
     """A translation edited outside the translator page (Poedit, by hand) that fails its checks is
     compiled as not confirmed, so Spanish shows in its place rather than a broken page."""
-    from .errors import Invalid
-    from .services.translations import check_translation, entry_of
-
     refused = []
     for message in catalog:
         if not message.id or message.fuzzy or not is_translated(message):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gettext
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 
 from .errors import N_, Invalid
+from .files import write_atomically
 
 REGISTRY = Path(__file__).resolve().parent.parent / "translations" / "locales.json"
 SOURCE = "es"
@@ -129,6 +129,5 @@ def save_registry(entries: dict[str, LocaleEntry], path: Path = REGISTRY) -> Non
     """Writes only a registry that validates: a refused language never reaches the file."""
     data = as_json(entries)
     check_registry(data, path)
-    partial = path.with_name(f".{path.name}.partial")  # a running server never reads half a registry
-    partial.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
-    os.replace(partial, path)
+    # A running server never reads half a registry.
+    write_atomically(path, (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))

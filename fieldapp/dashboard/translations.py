@@ -5,13 +5,10 @@ Translators see no report: this page reads and writes the catalogs only.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from .. import i18n, i18n_catalogs, locales
-from ..config import Config
 from ..errors import N_, Invalid
 from ..extensions import db
 from ..models import Role, User
@@ -34,11 +31,6 @@ PLACES = (
 )
 
 
-def _translations_dir() -> Path:
-    config: Config = current_app.config["FIELDAPP"]
-    return config.translations_dir
-
-
 def place_label(path: str) -> str:
     return next((label for prefix, label in PLACES if path.startswith(prefix)), N_("Mensajes del servidor"))
 
@@ -46,7 +38,7 @@ def place_label(path: str) -> str:
 @bp.get("/dashboard/translations")
 @role_required(*TRANSLATORS)
 def translation_languages(user: User):  # type: ignore[no-untyped-def]
-    directory = _translations_dir()
+    directory = i18n.translations_dir()
     registry = i18n.registry()
     rows = [row for row in i18n_catalogs.coverage(directory) if row.code != locales.SOURCE]
     return render_template("dashboard/translations.html", user=user, rows=rows, registry=registry)
@@ -65,12 +57,12 @@ def _listing(  # type: ignore[no-untyped-def]
     shown = request.values.get("show", "pending")
     shown = shown if shown in service.SHOWN else "pending"
     query = request.values.get("q", "")[:200]
-    entries = service.list_entries(_translations_dir(), code, shown, query)
+    entries = service.list_entries(i18n.translations_dir(), code, shown, query)
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     page = min(max(request.values.get("page", 1, type=int) or 1, 1), pages)
     language = i18n.registry()[code]
     shown_entries = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    failed = service.find_entry(_translations_dir(), code, typed["msgid"], typed.get("context")) if typed else None
+    failed = service.find_entry(i18n.translations_dir(), code, typed["msgid"], typed.get("context")) if typed else None
     if failed is not None:  # the one being corrected comes first, whatever the filter and page
         shown_entries = [failed] + [e for e in shown_entries if e.msgid != failed.msgid]
     return (
@@ -111,7 +103,7 @@ def translation_save(user: User, code: str):  # type: ignore[no-untyped-def]
     strings = request.form.getlist("translation")[:6]
     fuzzy = request.form.get("fuzzy") == "1"
     try:
-        saved = service.save_translation(_translations_dir(), code, msgid, context, strings, fuzzy)
+        saved = service.save_translation(i18n.translations_dir(), code, msgid, context, strings, fuzzy)
     except Invalid as exc:
         typed = {"msgid": msgid, "context": context, "strings": strings, "fuzzy": fuzzy}
         return _listing(user, code, error=exc.render(gettext), typed=typed, status=422)
@@ -125,7 +117,7 @@ def translation_save(user: User, code: str):  # type: ignore[no-untyped-def]
 @role_required(*TRANSLATORS)
 def translation_download(user: User, code: str) -> Response:
     """The language's catalog, to translate in Poedit away from the server."""
-    response = Response(service.catalog_bytes(_translations_dir(), code), mimetype="text/x-gettext-translation")
+    response = Response(service.catalog_bytes(i18n.translations_dir(), code), mimetype="text/x-gettext-translation")
     response.headers["Content-Disposition"] = f'attachment; filename="fieldapp-{code}.po"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -138,7 +130,7 @@ def translation_upload(user: User, code: str):  # type: ignore[no-untyped-def]
     if upload is None or not upload.filename:
         return _listing(user, code, error=gettext("Elija el archivo .po que guardó Poedit."), status=422)
     try:
-        result = service.import_catalog(_translations_dir(), code, upload.read())
+        result = service.import_catalog(i18n.translations_dir(), code, upload.read())
     except Invalid as exc:
         return _listing(user, code, error=exc.render(gettext), status=422)
     audit.record(

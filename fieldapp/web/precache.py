@@ -46,18 +46,22 @@ def _language_catalogs(app: Flask) -> tuple[tuple[str, str], ...]:
     return tuple(files)
 
 
-def precache_urls(app: Flask) -> list[str]:
-    files = _static_files(app.static_folder or "") + _language_catalogs(app)
-    return list(SHELL_URLS) + [url for url, _ in files]
+def precached_files(app: Flask) -> tuple[tuple[str, str], ...]:
+    """(url, sha256) of every file the worker caches besides the shell's views."""
+    return _static_files(app.static_folder or "") + _language_catalogs(app)
 
 
-def version(app: Flask) -> str:
+def precache_urls(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> list[str]:
+    return list(SHELL_URLS) + [url for url, _ in (files if files is not None else precached_files(app))]
+
+
+def version(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> str:
     """Changes whenever any cached byte changes: templates, static files or the worker itself."""
     digest = hashlib.sha256()
     templates = Path(app.root_path) / "templates"
     for name in ("app.html", "manifest.webmanifest"):
         digest.update((templates / name).read_bytes())
-    for url, file_hash in _static_files(app.static_folder or "") + _language_catalogs(app):
+    for url, file_hash in files if files is not None else precached_files(app):
         digest.update(f"{url}:{file_hash}\n".encode())
     digest.update(_worker_template(app.static_folder or "").encode())
     return digest.hexdigest()[:16]
@@ -70,6 +74,7 @@ def _worker_template(static_folder: str) -> str:
 
 def service_worker_source(app: Flask) -> str:
     source = _worker_template(app.static_folder or "")
-    return source.replace('"__FIELDAPP_VERSION__"', json.dumps(version(app))).replace(
-        '["__FIELDAPP_PRECACHE__"]', json.dumps(precache_urls(app))
+    files = precached_files(app)  # the language catalogs are read once per request for the worker
+    return source.replace('"__FIELDAPP_VERSION__"', json.dumps(version(app, files=files))).replace(
+        '["__FIELDAPP_PRECACHE__"]', json.dumps(precache_urls(app, files))
     )

@@ -82,7 +82,7 @@ def test_update_waits_and_keeps_queued_reports(page, context, live_server, monke
     for i in range(2):
         save_report(page, f"antes de actualizar {i}", quick=True)
     wait_for_queued(page, 2)
-    monkeypatch.setattr(precache, "version", lambda app: "nueva-version")
+    monkeypatch.setattr(precache, "version", lambda app, files=None: "nueva-version")
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
     page.wait_for_selector("text=Hay una versión nueva")
     assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.waiting !== null)")  # it waits
