@@ -92,6 +92,7 @@ function renderField(field, definition) {
     case "department":
       return singleInput(field, placeSelect(field, definition.places.departments));
     case "province":
+    case "district":
       return singleInput(field, placeSelect(field, []));
     case "text":
       return singleInput(
@@ -164,8 +165,10 @@ export function updateForm(form, definition, quick = false) {
   for (const field of fieldsOf(definition, quick)) {
     const container = form.querySelector(`[data-field="${field.id}"]`);
     let show = relevant(field, answers);
-    if (field.type === "province") {
-      const options = definition.places.provinces[answers[field.depends_on]] || [];
+    if (field.type === "province" || field.type === "district") {
+      // Each list is under the code of the place it belongs to; a form may ship no districts at all.
+      const lists = definition.places[field.type === "province" ? "provinces" : "districts"] || {};
+      const options = lists[answers[field.depends_on]] || [];
       const select = container.querySelector("select");
       const key = options.map((o) => o.code).join(",");
       if (select.dataset.for !== key) {
