@@ -25,7 +25,7 @@ def test_offline_reports_survive_reloads_and_sync_exactly_once(page, context, li
     mine = [d for d in exported_documents(live_server, tmp_path) if tag in d["answers"].get("notes", "")]
     assert sorted(d["answers"]["notes"] for d in mine) == [f"{tag} informe {i} — Ñuñoa" for i in range(3)]
     for doc in mine:
-        assert doc["form"] == "trafficking-report" and doc["form_version"] == 1
+        assert doc["form"] == "trafficking-report" and doc["form_version"] == 2
         assert doc["answers"]["department"] == "17"
         assert doc["answers"]["place_kind"] == "mining_camp"
         assert doc["answers"]["exploitation_type"] == ["ForcedLabour"]
