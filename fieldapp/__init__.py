@@ -34,7 +34,6 @@ def create_app(config: Config | None = None) -> Flask:
         TESTING=config.testing,
     )
     db.init_app(app)
-    app.extensions["fieldapp.writer_queue"] = database.WriterQueue.for_database(config.database_url)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
 
     from .i18n import init_i18n

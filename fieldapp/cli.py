@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from . import create_app
 from .config import Config
 from .crypto import generate_recovery_phrase, make_recovery_kit
+from .database import release_before_fork, writing
 from .errors import N_, DomainError
 from .extensions import db
 from .i18n import cli_language, translations_dir, translations_for
@@ -39,16 +40,14 @@ def _secret(prompt: str, env: str, confirm: bool = False) -> str:
 
 
 def domain_command(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command in one transaction: commit on success, roll back and explain on a domain error."""
+    """Explain a domain error in one line. Each command writes in its own writing() block and says what it
+    did only after that block has committed."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            result = f(*args, **kwargs)
-            db.session.commit()
-            return result
+            return f(*args, **kwargs)
         except DomainError as exc:
-            db.session.rollback()
             raise click.ClickException(exc.render(_)) from None
 
     return wrapper
@@ -62,8 +61,8 @@ def _setup_url(host: str, port: int, token: str) -> str:
 def _print_setup_link_if_needed(host: str, port: int) -> None:
     if users.admin_exists(db.session):
         return
-    token = setup.issue_setup_token(db.session)
-    db.session.commit()
+    with writing(db.session):
+        token = setup.issue_setup_token(db.session)
     click.echo(_("Aún no hay administrador. Abra este enlace de un solo uso para configurar fieldapp:"))
     click.echo(_setup_url(host, port, token))
 
@@ -205,9 +204,11 @@ def serve(host: str, port: int, workers: int, threads: int, server: str) -> None
     address = f"http://{host}:{port}/"
     click.echo(_("fieldapp sirve en %(url)s", url=address))
     _print_setup_link_if_needed(host, port)
+    # The start-up checks end here: no transaction of theirs may live on in the server or its workers.
+    db.session.remove()
+    release_before_fork(db.engine)
     use_gunicorn = server == "gunicorn" or (server == "auto" and serving.gunicorn_available())
     if use_gunicorn:
-        db.engine.dispose()  # each worker opens its own connections
         serving.serve_with_gunicorn(host, port, workers, threads)
     else:
         serving.serve_with_werkzeug(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
@@ -235,9 +236,11 @@ def teams() -> None:
 @domain_command
 def teams_create(name: str) -> None:
     """Crea un equipo."""
-    team = devices.create_team(db.session, name)
-    audit.record(db.session, "cli", "team_created", team=team.name)
-    click.echo(_("Equipo creado: %(name)s", name=team.name))
+    with writing(db.session):
+        team = devices.create_team(db.session, name)
+        audit.record(db.session, "cli", "team_created", team=team.name)
+        created = team.name
+    click.echo(_("Equipo creado: %(name)s", name=created))
 
 
 @teams.command("list")
@@ -262,14 +265,16 @@ def devices_group() -> None:
 @domain_command
 def devices_code(team_name: str, uses: int, ttl_hours: int | None) -> None:
     """Emite un código de inscripción de un solo uso (se imprime solo, en la última línea)."""
-    team = devices.find_team(db.session, team_name)
     hours = ttl_hours or _config().enroll_code_ttl_hours
-    code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
-    audit.record(db.session, "cli", "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
+    with writing(db.session):
+        team = devices.find_team(db.session, team_name)
+        code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
+        audit.record(db.session, "cli", "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
+        team_label = team.name
     click.echo(
         _(
             "Código para el equipo %(team)s, %(uses)s uso(s), válido %(hours)s h:",
-            team=team.name,
+            team=team_label,
             uses=uses,
             hours=hours,
         )
@@ -291,8 +296,9 @@ def devices_list() -> None:
 @domain_command
 def devices_revoke(device_id: int) -> None:
     """Desconecta un teléfono: su token deja de valer; sus informes se conservan."""
-    devices.revoke(db.session, device_id)
-    audit.record(db.session, "cli", "device_revoked", device=device_id)
+    with writing(db.session):
+        devices.revoke(db.session, device_id)
+        audit.record(db.session, "cli", "device_revoked", device=device_id)
     click.echo(_("Dispositivo %(id)s revocado.", id=device_id))
 
 
@@ -311,9 +317,12 @@ def users_group() -> None:
 def users_create(username: str, role: str) -> None:
     """Crea una cuenta (pide su frase de paso, o la lee de FIELDAPP_PASSPHRASE)."""
     passphrase = _secret(_("Frase de paso para entrar"), "FIELDAPP_PASSPHRASE", confirm=True)
-    user = users.create_user(db.session, username, role, passphrase, _config().kdf)
-    audit.record(db.session, "cli", "user_created", username=user.username, role=user.role)
-    click.echo(_("Usuario creado: %(name)s (%(role)s)", name=user.username, role=user.role))
+    account = users.prepare_account(username, role, passphrase, _config().kdf)
+    with writing(db.session):
+        user = users.add_account(db.session, account)
+        audit.record(db.session, "cli", "user_created", username=user.username, role=user.role)
+        name, role = user.username, user.role
+    click.echo(_("Usuario creado: %(name)s (%(role)s)", name=name, role=role))
 
 
 # ---------------------------------------------------------------- keys
@@ -324,24 +333,51 @@ def keys_group() -> None:
     """Claves de la organización."""
 
 
-def _write_recovery_kit(private_der: bytes, kid: str, path: str | None) -> None:
-    """Write the kit once (never over an existing file) and show its phrase once."""
-    phrase = generate_recovery_phrase()
-    target = Path(path or f"fieldapp-recovery-{kid}.json")
-    kit = make_recovery_kit(private_der, phrase, _config().kdf)
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise click.ClickException(_("Ya existe %(path)s; no se sobrescribe.", path=str(target))) from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(kit)
-    click.echo(_("Archivo de recuperación: %(path)s", path=str(target)))
-    click.echo(_("Frase de recuperación (se muestra una sola vez; escríbala y guárdela fuera de línea):"))
-    click.echo(phrase)
+class _RecoveryKit:
+    """A recovery kit made before the key is stored and written after: its file is claimed first, so a name
+    already taken stops the command before anything changes, and the phrase is shown only for a stored key."""
+
+    def __init__(self, private_der: bytes, kid: str, path: str | None) -> None:
+        self.target = Path(path or f"fieldapp-recovery-{kid}.json")
+        self.phrase = generate_recovery_phrase()
+        self.kit = make_recovery_kit(private_der, self.phrase, _config().kdf)
+        try:
+            self.fd = os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise click.ClickException(_("Ya existe %(path)s; no se sobrescribe.", path=str(self.target))) from None
+
+    def discard(self) -> None:
+        os.close(self.fd)
+        self.target.unlink(missing_ok=True)
+
+    def write(self) -> None:
+        with os.fdopen(self.fd, "wb") as f:
+            f.write(self.kit)
+            os.fsync(f.fileno())
+
+    def show(self) -> None:
+        click.echo(_("Archivo de recuperación: %(path)s", path=str(self.target)))
+        click.echo(_("Frase de recuperación (se muestra una sola vez; escríbala y guárdela fuera de línea):"))
+        click.echo(self.phrase)
 
 
 def _holder(username: str):  # type: ignore[no-untyped-def]
     return users.find_user(db.session, username)
+
+
+def _store_new_key(user, prepared: keys.PreparedKey, action: str, done: str, recovery_file: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Store a prepared key as current; its kit's file is written before anything is said, then `done`."""
+    kit = _RecoveryKit(prepared.private_der, prepared.kid, recovery_file)
+    try:
+        with writing(db.session):
+            keys.store_managed_key(db.session, prepared, user)
+            audit.record(db.session, user.username, action, kid=prepared.kid)
+    except BaseException:
+        kit.discard()
+        raise
+    kit.write()  # the key exists now, and so must its kit
+    click.echo(done)
+    kit.show()
 
 
 @keys_group.command("create")
@@ -354,10 +390,8 @@ def keys_create(holder: str, recovery_file: str | None) -> None:
     passphrase = _secret(
         _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
-    new = keys.create_managed_key(db.session, user, passphrase, _config().kdf)
-    audit.record(db.session, user.username, "key_created", kid=new.key.kid)
-    click.echo(_("Clave creada: %(kid)s (actual)", kid=new.key.kid))
-    _write_recovery_kit(new.private_der, new.key.kid, recovery_file)
+    prepared = keys.prepare_managed_key(user.role, passphrase, _config().kdf)
+    _store_new_key(user, prepared, "key_created", _("Clave creada: %(kid)s (actual)", kid=prepared.kid), recovery_file)
 
 
 @keys_group.command("rotate")
@@ -370,10 +404,8 @@ def keys_rotate(holder: str, recovery_file: str | None) -> None:
     passphrase = _secret(
         _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
-    new = keys.rotate(db.session, user, passphrase, _config().kdf)
-    audit.record(db.session, user.username, "key_rotated", kid=new.key.kid)
-    click.echo(_("Nueva clave actual: %(kid)s", kid=new.key.kid))
-    _write_recovery_kit(new.private_der, new.key.kid, recovery_file)
+    prepared = keys.prepare_managed_key(user.role, passphrase, _config().kdf)
+    _store_new_key(user, prepared, "key_rotated", _("Nueva clave actual: %(kid)s", kid=prepared.kid), recovery_file)
 
 
 @keys_group.command("import")
@@ -389,13 +421,17 @@ def keys_import(pem_file: str, holder: str | None) -> None:
         passphrase = _secret(
             _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
         )
-    key = keys.import_pem(db.session, pem, user, passphrase, _config().kdf)
-    audit.record(db.session, user.username if user else "cli", "key_imported", kid=key.kid, managed=user is not None)
+    prepared = keys.prepare_import(pem, user.role if user else None, passphrase, _config().kdf)
+    actor = user.username if user else "cli"
+    with writing(db.session):
+        key = keys.store_import(db.session, prepared, user)
+        audit.record(db.session, actor, "key_imported", kid=key.kid, managed=user is not None)
+        kid = key.kid
     click.echo(
         _(
             "Clave importada: %(kid)s (%(mode)s, actual)",
-            kid=key.kid,
-            mode=_("gestionada") if user else _("custodia fuera de línea"),
+            kid=kid,
+            mode=_("gestionada") if prepared.managed else _("custodia fuera de línea"),
         )
     )
 
@@ -414,10 +450,13 @@ def keys_grant(to_user: str, as_user: str, kid: str | None) -> None:
         "FIELDAPP_NEW_PASSPHRASE",
         confirm=True,
     )
-    granted = keys.grant(db.session, granter, granter_pass, grantee, grantee_pass, _config().kdf, kid)
-    audit.record(db.session, granter.username, "key_granted", to=grantee.username, kids=[k.kid for k in granted])
-    for key in granted:
-        click.echo(_("Clave %(kid)s entregada a %(name)s", kid=key.kid, name=grantee.username))
+    wrapped = keys.prepare_grant(db.session, granter, granter_pass, grantee, grantee_pass, _config().kdf, kid)
+    names = granter.username, grantee.username
+    with writing(db.session):
+        granted = keys.store_grants(db.session, grantee, wrapped)
+        audit.record(db.session, names[0], "key_granted", to=names[1], kids=[k.kid for k in granted])
+    for key_id in wrapped:
+        click.echo(_("Clave %(kid)s entregada a %(name)s", kid=key_id, name=names[1]))
 
 
 @keys_group.command("recover")
@@ -431,9 +470,12 @@ def keys_recover(kit_file: str, holder: str) -> None:
     passphrase = _secret(
         _("Nueva frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
-    key = keys.recover(db.session, Path(kit_file).read_bytes(), phrase, user, passphrase, _config().kdf)
-    audit.record(db.session, user.username, "key_recovered", kid=key.kid)
-    click.echo(_("Clave %(kid)s restaurada para %(name)s", kid=key.kid, name=user.username))
+    prepared = keys.prepare_recovery(Path(kit_file).read_bytes(), phrase, user.role, passphrase, _config().kdf)
+    name = user.username
+    with writing(db.session):
+        keys.store_recovered(db.session, prepared, user)
+        audit.record(db.session, name, "key_recovered", kid=prepared.kid)
+    click.echo(_("Clave %(kid)s restaurada para %(name)s", kid=prepared.kid, name=name))
 
 
 @keys_group.command("list")
@@ -478,7 +520,9 @@ def export(as_user: str, fmt: str, out_path: str) -> None:
 
         for line in exports.WRITERS[fmt](counted(exports.iter_opened_reports(db.session, private_keys))):
             out.write(line)
-    audit.record(db.session, user.username, "export", format=fmt, count=count)
+    name = user.username
+    with writing(db.session):
+        audit.record(db.session, name, "export", format=fmt, count=count)
     click.echo(_("%(count)s informes exportados a %(path)s", count=count, path=str(target)))
 
 

@@ -88,6 +88,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # A migration writes: its transaction says so (see fieldapp/database.py).
+        connection.execution_options(fieldapp_write=True)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

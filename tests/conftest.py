@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from flask import Flask
-from flask.testing import FlaskClient
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
 from fieldapp import PROJECT_ROOT, create_app, crypto, i18n_catalogs
 from fieldapp.config import Config
+from fieldapp.database import connections_in_use
 from fieldapp.extensions import db
 from fieldapp.models import Role
 from fieldapp.services import devices, keys, users
@@ -124,13 +125,43 @@ def translated_app(tmp_path: Path, translations: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+def assert_no_transaction_left(app: Flask, after: str) -> None:
+    """No request or command may leave a transaction open (fieldapp/database.py): its session is gone."""
+    with app.app_context():
+        in_use = connections_in_use(db.engine)
+    assert in_use == 0, f"{in_use} database connection(s) still in use after {after}"
+
+
+class CheckedClient(FlaskClient):
+    """The test client, checking after every request that it ended its transactions."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        response = super().open(*args, **kwargs)
+        if not has_app_context():  # inside a test's own app context, the request shares the test's session
+            response.get_data()  # a streamed answer ends its read when it has been sent whole
+            assert_no_transaction_left(self.application, f"{response.request.method} {response.request.path}")
+        return response
+
+
+class CheckedRunner(FlaskCliRunner):
+    """The command runner, checking after every command that it ended its transactions."""
+
+    def invoke(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        result = super().invoke(*args, **kwargs)
+        if not has_app_context():
+            assert_no_transaction_left(self.app, f"fieldapp {' '.join(kwargs.get('args') or [])}")
+        return result
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = CheckedClient
     return app.test_client()
 
 
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
+    app.test_cli_runner_class = CheckedRunner
     return app.test_cli_runner()
 
 

@@ -78,6 +78,14 @@ def test_district_is_an_optional_question_after_its_province() -> None:
     assert not district.get("required") and not district.get("essential")
 
 
+def test_reports_of_every_version_up_to_the_current_one_are_read() -> None:
+    document = {"form": "trafficking-report", "answers": {"department": "17", "province": "1701"}}
+    assert DEFINITION["version"] == 2
+    assert forms.document_problem(document | {"form_version": 1}) is None  # written before districts existed
+    assert forms.document_problem(document | {"form_version": 2, "answers": {"district": "170204"}}) is None
+    assert forms.document_problem(document | {"form_version": 3}) == forms.UNKNOWN_FORM
+
+
 def test_forms_stay_small_enough_for_the_first_install() -> None:
     # The bootstrap carries every form on each sync; the whole first install must stay under 200 KB.
     served = len(json.dumps(forms.list_forms(), separators=(",", ":")).encode())

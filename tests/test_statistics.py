@@ -59,3 +59,41 @@ def test_compute_counts_each_report_once_per_code_and_skips_unreadable() -> None
     by = {b.dimension: {r.code: r.count for r in b.rows} for b in picture.breakdowns}
     assert picture.reports == 2 and picture.unreadable == 1
     assert by["sex"] == {"Feminine": 1, "Masculine": 1} and by["minors"] == {"yes": 1} and by["month"] == {"2026-11": 2}
+
+
+def test_places_labelled_from_their_own_list_and_unknown_codes_shown_as_they_are() -> None:
+    def report(answers: dict) -> OpenedReport:
+        opened = OpenedReport("r", dt.date(2026, 11, 29), "t", "new", None)
+        opened.document = {"form": "trafficking-report", "form_version": 1, "answers": answers}
+        return opened
+
+    hostile = "100% %(x)s <b>"
+    picture = stats.compute(
+        [
+            report({"department": "1701", "province": "1701", "district": "170204", "sex": [hostile]}),
+            report({"department": "17", "province": "17", "sex": ["Feminine"], "minors": True}),
+        ]
+    )
+    rows = {b.dimension: {r.code: (r.label, r.translate) for r in b.rows} for b in picture.breakdowns}
+    assert rows["department"] == {"1701": ("1701", False), "17": ("Madre de Dios", False)}  # a place's own name
+    assert rows["province"] == {"1701": ("Tambopata", False), "17": ("17", False)}
+    assert rows["district"] == {"170204": ("Huepetuhe", False)}
+    assert rows["sex"] == {"Feminine": ("Mujer", True), hostile: (hostile, False)}
+    assert rows["minors"] == {"yes": ("Sí", True)}
+
+
+def test_stats_page_shows_unknown_codes_escaped(client, org, inbox_org) -> None:  # noqa: F811
+    from .test_exports import upload
+
+    hostile = '100% %(x)s <b id="x">Mujer</b>'
+    upload(org, client, {"form": "trafficking-report", "form_version": 1, "answers": {"sex": [hostile, "Feminine"]}})
+    login(client, "sara")
+    unlock(client)
+    answer = client.get("/dashboard/stats?lang=en")
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert table(page, "sex") == {
+        "Woman": (1, "25.0"),
+        "100% %(x)s &lt;b id=&#34;x&#34;&gt;Mujer&lt;/b&gt;": (1, "25.0"),
+    }
+    assert table(page, "province") == {} and '<b id="x">' not in page

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import request
 
-from ..database import read_snapshot
 from ..errors import N_, Unauthorized
 from ..extensions import db
 from ..services import devices
@@ -20,7 +19,6 @@ def device_required(view: Callable[..., Any]) -> Callable[..., Any]:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
             raise Unauthorized(N_("Falta el token del dispositivo."))
-        read_snapshot(db.session)  # the view ends this read before it writes anything
         device = devices.authenticate(db.session, token.strip())
         return view(device, *args, **kwargs)
 

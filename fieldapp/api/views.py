@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -11,7 +10,7 @@ from flask_babel import gettext
 
 from ..config import Config
 from ..crypto import b64u_encode
-from ..database import WriterQueue, end_read
+from ..database import end_read, writing
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import language_entries
@@ -49,10 +48,10 @@ def enroll():  # type: ignore[no-untyped-def]
     code = body.get("code")
     if not isinstance(code, str) or not 1 <= len(code) <= 64:
         raise Invalid(N_("Falta el código de inscripción."))
-    device, token = devices.enroll(db.session, code)
-    team = device.team.name
-    audit.record(db.session, "phone", "enrollment", team=team, device=device.id)
-    db.session.commit()
+    with writing(db.session):
+        device, token = devices.enroll(db.session, code)
+        team = device.team.name
+        audit.record(db.session, "phone", "enrollment", team=team, device=device.id)
     return jsonify(device_token=token, team=team), 201
 
 
@@ -63,9 +62,9 @@ def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
         {"kid": k.kid, "alg": "ECDH-P256", "pub": b64u_encode(k.public_key), "current": k.current}
         for k in keys.list_keys(db.session)
     ]
-    end_read(db.session)
-    devices.mark_synced(db.session, device)
-    db.session.commit()
+    if devices.sync_mark_due(device):
+        with writing(db.session):
+            devices.mark_synced(db.session, device)
     languages = [{"code": e.code, "name": e.name, "direction": e.direction} for e in language_entries()]
     return jsonify(keys=org_keys, forms=forms.list_forms(), locales=languages)
 
@@ -75,8 +74,7 @@ def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
 def post_reports(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
     config = _config()
     ours = reports.known_kids(db.session)
-    # The write lock is taken only for the insert below, not while the batch is parsed and checked.
-    end_read(db.session)
+    end_read(db.session)  # the body may take a while to arrive on a slow link
     body = read_json_object()
     batch = body.get("reports")
     if not isinstance(batch, list) or set(body) != {"reports"}:
@@ -84,12 +82,11 @@ def post_reports(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
     if len(batch) > config.max_batch_reports:
         raise TooLarge(N_("Un lote lleva como máximo %(max)s informes."), max=config.max_batch_reports)
     checked = reports.check_batch(batch, ours, config.max_ct_bytes)
-    queue: WriterQueue | None = current_app.extensions["fieldapp.writer_queue"]
-    with queue.turn(db.session) if queue else nullcontext():
+    # The write lock is taken only for the insert, not while the batch is parsed and checked; the answer
+    # goes out only after the commit, because a device deletes what we call stored.
+    with writing(db.session):
         outcomes = reports.store_reports(db.session, device.team_id, checked)
         devices.mark_synced(db.session, device)
-        # Answer only after the commit: a device deletes what we call stored.
-        db.session.commit()
     results = []
     for outcome in outcomes:
         result: dict[str, Any] = {"rid": outcome.rid, "status": outcome.status}

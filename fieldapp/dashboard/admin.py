@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 
 from ..config import Config
+from ..database import writing
 from ..errors import N_, Invalid
 from ..extensions import db
 from ..models import Role, User
@@ -28,33 +29,33 @@ def users_page(user: User):  # type: ignore[no-untyped-def]
 @role_required(ADMIN)
 def user_create(user: User):  # type: ignore[no-untyped-def]
     config: Config = current_app.config["FIELDAPP"]
-    created = users.create_user(
-        db.session,
+    account = users.prepare_account(
         request.form.get("username", "")[:64],
         request.form.get("role", ""),
         request.form.get("passphrase", "")[:1024],
         config.kdf,
     )
-    audit.record(db.session, user.username, "user_created", username=created.username, role=created.role)
-    db.session.commit()
+    with writing(db.session):
+        created = users.add_account(db.session, account)
+        audit.record(db.session, user.username, "user_created", username=created.username, role=created.role)
     return redirect(url_for("dashboard.users_page"))
 
 
 @bp.post("/dashboard/users/<int:user_id>/disable")
 @role_required(ADMIN)
 def user_disable(user: User, user_id: int):  # type: ignore[no-untyped-def]
-    target = users.disable_user(db.session, user_id, by=user)
-    audit.record(db.session, user.username, "user_disabled", username=target.username)
-    db.session.commit()
+    with writing(db.session):
+        target = users.disable_user(db.session, user_id, by=user)
+        audit.record(db.session, user.username, "user_disabled", username=target.username)
     return redirect(url_for("dashboard.users_page"))
 
 
 @bp.post("/dashboard/users/<int:user_id>/unlock")
 @role_required(ADMIN)
 def user_clear_lock(user: User, user_id: int):  # type: ignore[no-untyped-def]
-    target = users.clear_lock(db.session, user_id)
-    audit.record(db.session, user.username, "user_lock_cleared", username=target.username)
-    db.session.commit()
+    with writing(db.session):
+        target = users.clear_lock(db.session, user_id)
+        audit.record(db.session, user.username, "user_lock_cleared", username=target.username)
     return redirect(url_for("dashboard.users_page"))
 
 
@@ -71,8 +72,9 @@ def key_rotate(user: User):  # type: ignore[no-untyped-def]
     passphrase = request.form.get("key_passphrase", "")[:1024]
     if passphrase != request.form.get("key_passphrase_again", "")[:1024]:
         raise Invalid(N_("Las dos frases de paso de la clave no coinciden."))
-    new = keys.rotate(db.session, user, passphrase, config.kdf)
-    audit.record(db.session, user.username, "key_rotated", kid=new.key.kid)
-    kit = recovery_kit_context(new.private_der, new.key.kid, config)
-    db.session.commit()
+    with writing(db.session):
+        new = keys.rotate(db.session, user, passphrase, config.kdf)
+        audit.record(db.session, user.username, "key_rotated", kid=new.key.kid)
+        kid = new.key.kid
+    kit = recovery_kit_context(new.private_der, kid, config)
     return render_template("dashboard/key_rotated.html", user=user, **kit)

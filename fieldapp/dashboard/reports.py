@@ -8,10 +8,11 @@ import datetime as dt
 from flask import Response, redirect, render_template, request, session, stream_with_context, url_for
 from flask_babel import gettext
 
+from ..database import writing
 from ..errors import N_, DomainError, Invalid
 from ..extensions import db
 from ..models import ReferralTarget, ReportStatus, Role, User
-from ..services import audit, exports, forms, inbox, stats, unlock
+from ..services import audit, exports, forms, inbox, keys, stats, unlock
 from . import bp
 from .auth import role_required
 
@@ -23,11 +24,14 @@ def _unlocked_keys(user: User):  # type: ignore[no-untyped-def]
     held = session.get("unlock")
     if not held:
         return None
-    keys = unlock.open_keys(db.session, user, held["id"], base64.urlsafe_b64decode(held["key"]))
-    if keys is None:
+    opened = unlock.open_keys(db.session, user, held["id"], base64.urlsafe_b64decode(held["key"]))
+    if opened is None:
         session.pop("unlock", None)
-    db.session.commit()  # the extended expiry
-    return keys
+        return None
+    if opened.extend_due:
+        with writing(db.session):
+            unlock.extend(db.session, held["id"])
+    return opened.keys
 
 
 def _parse_filters() -> inbox.Filters:
@@ -65,14 +69,14 @@ def unlock_reading(user: User):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("dashboard/unlock.html", user=user, offline=False, error="")
     try:
-        unlock_id, key = unlock.unlock(db.session, user, request.form.get("key_passphrase", "")[:1024])
+        private_keys = keys.unlock(db.session, user, request.form.get("key_passphrase", "")[:1024])
     except DomainError as exc:
-        db.session.rollback()
-        audit.record(db.session, user.username, "unlock_refused")
-        db.session.commit()
+        with writing(db.session):
+            audit.record(db.session, user.username, "unlock_refused")
         return render_template("dashboard/unlock.html", user=user, offline=False, error=exc.render(gettext)), 403
-    audit.record(db.session, user.username, "unlock")
-    db.session.commit()
+    with writing(db.session):
+        unlock_id, key = unlock.start(db.session, user, private_keys)
+        audit.record(db.session, user.username, "unlock")
     session["unlock"] = {"id": unlock_id, "key": base64.urlsafe_b64encode(key).decode()}
     return redirect(url_for("dashboard.report_list"))
 
@@ -82,9 +86,9 @@ def unlock_reading(user: User):  # type: ignore[no-untyped-def]
 def lock_reading(user: User):  # type: ignore[no-untyped-def]
     held = session.pop("unlock", None)
     if held:
-        unlock.lock(db.session, held["id"])
-        audit.record(db.session, user.username, "lock")
-        db.session.commit()
+        with writing(db.session):
+            unlock.lock(db.session, held["id"])
+            audit.record(db.session, user.username, "lock")
     return redirect(url_for("dashboard.report_list"))
 
 
@@ -92,9 +96,9 @@ def lock_reading(user: User):  # type: ignore[no-untyped-def]
 @role_required(*READERS)
 def report_list(user: User):  # type: ignore[no-untyped-def]
     filters = _parse_filters()
-    keys = _unlocked_keys(user)
+    private_keys = _unlocked_keys(user)
     page = max(1, min(10_000, request.args.get("page", 1, type=int) or 1))
-    shown, total = inbox.list_reports(db.session, filters, keys, page)
+    shown, total = inbox.list_reports(db.session, filters, private_keys, page)
     return render_template(
         "dashboard/reports.html",
         user=user,
@@ -103,7 +107,7 @@ def report_list(user: User):  # type: ignore[no-untyped-def]
         page=page,
         pages=max(1, -(-total // inbox.PAGE_SIZE)),
         filters=filters,
-        unlocked=keys is not None,
+        unlocked=private_keys is not None,
         offline=not unlock.holds_keys(db.session, user),
         counts=inbox.counts_by_status(db.session),
         statuses=[s.value for s in ReportStatus],
@@ -113,12 +117,12 @@ def report_list(user: User):  # type: ignore[no-untyped-def]
 @bp.get("/dashboard/reports/<rid>")
 @role_required(*READERS)
 def report_detail(user: User, rid: str):  # type: ignore[no-untyped-def]
-    keys = _unlocked_keys(user)
-    if keys is None:
+    private_keys = _unlocked_keys(user)
+    if private_keys is None:
         return redirect(url_for("dashboard.unlock_reading"))
-    opened = inbox.open_report(db.session, rid[:64], keys)
-    audit.record(db.session, user.username, "report_opened", report_rid=opened.rid)
-    db.session.commit()
+    opened = inbox.open_report(db.session, rid[:64], private_keys)
+    with writing(db.session):
+        audit.record(db.session, user.username, "report_opened", report_rid=opened.rid)
     return render_template(
         "dashboard/report.html",
         user=user,
@@ -133,25 +137,26 @@ def report_detail(user: User, rid: str):  # type: ignore[no-untyped-def]
 @role_required(*READERS)
 def report_status(user: User, rid: str):  # type: ignore[no-untyped-def]
     status = request.form.get("status", "")
-    report = inbox.set_status(db.session, rid[:64], status, request.form.get("referred_to") or None)
-    audit.record(
-        db.session,
-        user.username,
-        "status_changed",
-        report_rid=report.rid,
-        status=status,
-        referred_to=report.referred_to,
-    )
-    db.session.commit()
-    return redirect(url_for("dashboard.report_detail", rid=report.rid))
+    with writing(db.session):
+        report = inbox.set_status(db.session, rid[:64], status, request.form.get("referred_to") or None)
+        audit.record(
+            db.session,
+            user.username,
+            "status_changed",
+            report_rid=report.rid,
+            status=status,
+            referred_to=report.referred_to,
+        )
+        report_rid = report.rid
+    return redirect(url_for("dashboard.report_detail", rid=report_rid))
 
 
 @bp.post("/dashboard/reports/<rid>/notes")
 @role_required(*READERS)
 def report_note(user: User, rid: str):  # type: ignore[no-untyped-def]
-    inbox.add_note(db.session, rid[:64], request.form.get("note", ""), user.username)
-    audit.record(db.session, user.username, "note_added", report_rid=rid[:64])
-    db.session.commit()
+    with writing(db.session):
+        inbox.add_note(db.session, rid[:64], request.form.get("note", ""), user.username)
+        audit.record(db.session, user.username, "note_added", report_rid=rid[:64])
     return redirect(url_for("dashboard.report_detail", rid=rid[:64]))
 
 
@@ -161,13 +166,15 @@ def export_download(user: User):  # type: ignore[no-untyped-def]
     fmt = request.args.get("format", "csv")
     if fmt not in exports.FORMATS:
         raise Invalid(N_("Formato de exportación desconocido: %(value)s."), value=fmt[:20])
-    keys = _unlocked_keys(user)
-    if keys is None:
+    private_keys = _unlocked_keys(user)
+    if private_keys is None:
         return redirect(url_for("dashboard.unlock_reading"))
-    audit.record(db.session, user.username, "export", format=fmt, count=exports.count_reports(db.session))
-    db.session.commit()
-    # Streamed straight to the browser: the decrypted rows exist only in this response, never on disk.
-    lines = exports.WRITERS[fmt](exports.iter_opened_reports(db.session, keys))
+    count = exports.count_reports(db.session)
+    with writing(db.session):
+        audit.record(db.session, user.username, "export", format=fmt, count=count)
+    # Streamed straight to the browser: the decrypted rows exist only in this response, never on disk. The
+    # stream is a read: however long it takes, phones keep syncing.
+    lines = exports.WRITERS[fmt](exports.iter_opened_reports(db.session, private_keys))
     extension = "jsonl" if fmt == "jsonl" else "csv"
     name = f"fieldapp-{fmt}-{dt.date.today().isoformat()}.{extension}"
     return Response(
@@ -184,8 +191,10 @@ CHART_WIDTH = 300  # SVG user units; the chart scales to its box
 @role_required(*READERS)
 def statistics(user: User):  # type: ignore[no-untyped-def]
     filters = _parse_filters()
-    keys = _unlocked_keys(user)
-    picture = stats.compute(inbox.iter_matching(db.session, filters, keys)) if keys is not None else None
+    private_keys = _unlocked_keys(user)
+    picture = (
+        stats.compute(inbox.iter_matching(db.session, filters, private_keys)) if private_keys is not None else None
+    )
     return render_template(
         "dashboard/stats.html",
         user=user,

@@ -9,6 +9,7 @@ from flask_babel import gettext
 
 from ..config import Config
 from ..crypto import generate_recovery_phrase, make_recovery_kit
+from ..database import writing
 from ..errors import DomainError
 from ..extensions import db
 from ..services import audit
@@ -34,18 +35,19 @@ def first_admin(token: str):  # type: ignore[no-untyped-def]
     config: Config = current_app.config["FIELDAPP"]
     if not errors:
         try:
-            result = setup_service.complete_setup(
-                db.session, token, username, form.get("passphrase", ""), form.get("key_passphrase", ""), config.kdf
+            prepared = setup_service.prepare_setup(
+                username, form.get("passphrase", ""), form.get("key_passphrase", ""), config.kdf
             )
+            with writing(db.session):
+                result = setup_service.complete_setup(db.session, token, prepared)
+                audit.record(db.session, result.admin.username, "setup", kid=result.new_key.key.kid)
+                admin_name, kid = result.admin.username, result.new_key.key.kid
         except DomainError as exc:
-            db.session.rollback()
             errors.append(exc.render(gettext))
     if errors:
         return render_template("setup.html", errors=errors, username=username), 422
-    audit.record(db.session, result.admin.username, "setup", kid=result.new_key.key.kid)
-    kit = recovery_kit_context(result.new_key.private_der, result.new_key.key.kid, config)
-    db.session.commit()
-    return render_template("setup_done.html", username=result.admin.username, **kit)
+    kit = recovery_kit_context(result.new_key.private_der, kid, config)
+    return render_template("setup_done.html", username=admin_name, **kit)
 
 
 def recovery_kit_context(private_der: bytes, kid: str, config: Config) -> dict[str, object]:

@@ -9,6 +9,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ..config import Config
+from ..database import writing
 from ..extensions import db
 from ..models import Role, User
 from ..services import audit, devices
@@ -36,9 +37,9 @@ def teams_page(user: User):  # type: ignore[no-untyped-def]
 @bp.post("/dashboard/teams")
 @role_required(ADMIN)
 def team_create(user: User):  # type: ignore[no-untyped-def]
-    team = devices.create_team(db.session, request.form.get("name", "")[:200])
-    audit.record(db.session, user.username, "team_created", team=team.name)
-    db.session.commit()
+    with writing(db.session):
+        team = devices.create_team(db.session, request.form.get("name", "")[:200])
+        audit.record(db.session, user.username, "team_created", team=team.name)
     return redirect(url_for("dashboard.teams_page"))
 
 
@@ -46,12 +47,12 @@ def team_create(user: User):  # type: ignore[no-untyped-def]
 @role_required(ADMIN)
 def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
     config: Config = current_app.config["FIELDAPP"]
-    team = devices.find_team_by_id(db.session, team_id)
     uses = request.form.get("uses", 1, type=int) or 1
     hours = request.form.get("hours", config.enroll_code_ttl_hours, type=int) or config.enroll_code_ttl_hours
-    code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
-    audit.record(db.session, user.username, "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
-    db.session.commit()
+    with writing(db.session):
+        team = devices.find_team_by_id(db.session, team_id)
+        code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
+        audit.record(db.session, user.username, "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
     return render_template(
         "dashboard/code.html", user=user, team=team, code=code, qr=qr_svg(code), uses=uses, hours=hours
     )
@@ -60,7 +61,7 @@ def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/dashboard/devices/<int:device_id>/revoke")
 @role_required(ADMIN)
 def device_revoke(user: User, device_id: int):  # type: ignore[no-untyped-def]
-    devices.revoke(db.session, device_id)
-    audit.record(db.session, user.username, "device_revoked", device=device_id)
-    db.session.commit()
+    with writing(db.session):
+        devices.revoke(db.session, device_id)
+        audit.record(db.session, user.username, "device_revoked", device=device_id)
     return redirect(url_for("dashboard.teams_page"))

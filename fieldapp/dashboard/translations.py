@@ -9,6 +9,7 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from .. import i18n, i18n_catalogs, locales
+from ..database import writing
 from ..errors import N_, Invalid
 from ..extensions import db
 from ..models import Role, User
@@ -107,8 +108,10 @@ def translation_save(user: User, code: str):  # type: ignore[no-untyped-def]
     except Invalid as exc:
         typed = {"msgid": msgid, "context": context, "strings": strings, "fuzzy": fuzzy}
         return _listing(user, code, error=exc.render(gettext), typed=typed, status=422)
-    audit.record(db.session, user.username, "translation_saved", language=code, msgid=msgid[:200], state=saved.state)
-    db.session.commit()
+    with writing(db.session):
+        audit.record(
+            db.session, user.username, "translation_saved", language=code, msgid=msgid[:200], state=saved.state
+        )
     back = {key: request.form.get(key) for key in ("show", "q", "page") if request.form.get(key)}
     return redirect(url_for("dashboard.translation_page", code=code, saved="1", **back))
 
@@ -133,14 +136,14 @@ def translation_upload(user: User, code: str):  # type: ignore[no-untyped-def]
         result = service.import_catalog(i18n.translations_dir(), code, upload.read())
     except Invalid as exc:
         return _listing(user, code, error=exc.render(gettext), status=422)
-    audit.record(
-        db.session,
-        user.username,
-        "translations_imported",
-        language=code,
-        applied=result.applied,
-        refused=len(result.refused),
-    )
-    db.session.commit()
+    with writing(db.session):
+        audit.record(
+            db.session,
+            user.username,
+            "translations_imported",
+            language=code,
+            applied=result.applied,
+            refused=len(result.refused),
+        )
     refused = [(msgid, exc.render(gettext)) for msgid, exc in result.refused]
     return _listing(user, code, imported=result, refused=refused)

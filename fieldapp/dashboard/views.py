@@ -8,6 +8,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_babel import gettext
 
 from ..config import Config
+from ..database import writing
 from ..extensions import db
 from ..models import Role, User
 from ..services import audit, unlock, users
@@ -33,13 +34,15 @@ def login():  # type: ignore[no-untyped-def]
     try:
         user = users.check_login(db.session, username, request.form.get("passphrase", "")[:1024], config.kdf)
     except users.LoginRefused as refused:
-        # The failure count and any lock are kept even though the login is refused.
-        audit.record(db.session, username.strip().lower() or "-", "login_refused", wait_seconds=refused.wait_seconds)
-        db.session.commit()
-        status = 429 if refused.wait_seconds else 401
+        with writing(db.session):  # the failure count and any lock are kept even though the login is refused
+            counted = users.record_login_failure(db.session, refused.user_id) if refused.user_id else 0
+            wait = refused.wait_seconds or counted
+            audit.record(db.session, username.strip().lower() or "-", "login_refused", wait_seconds=wait)
+        status = 429 if wait else 401
         return render_template("dashboard/login.html", error=refused.render(gettext), username=username), status
-    audit.record(db.session, user.username, "login")
-    db.session.commit()
+    with writing(db.session):
+        users.record_login_success(db.session, user)
+        audit.record(db.session, user.username, "login")
     log_in(user)
     return redirect(_safe_next(request.args.get("next")))
 
@@ -49,10 +52,10 @@ def logout():  # type: ignore[no-untyped-def]
     user = current_user()
     if user is not None:
         held = session.get("unlock")
-        if held:
-            unlock.lock(db.session, held["id"])  # logging out locks too
-        audit.record(db.session, user.username, "logout")
-        db.session.commit()
+        with writing(db.session):
+            if held:
+                unlock.lock(db.session, held["id"])  # logging out locks too
+            audit.record(db.session, user.username, "logout")
     log_out()
     return redirect(url_for("dashboard.login"))
 

@@ -123,9 +123,14 @@ def authenticate(session: Session, token: str) -> AuthenticatedDevice:
     return AuthenticatedDevice(row.id, row.team_id, row.last_sync_on)
 
 
+def sync_mark_due(device: AuthenticatedDevice) -> bool:
+    """Whether this sync changes the phone's last-sync date (most requests of a day write nothing)."""
+    return device.last_sync_on != today()
+
+
 def mark_synced(session: Session, device: AuthenticatedDevice) -> None:
     """Keep only the date of the last sync: enough to spot a silent phone, too coarse to track one."""
-    if device.last_sync_on != today():
+    if sync_mark_due(device):
         session.execute(
             update(Device)
             .where(Device.id == device.id)

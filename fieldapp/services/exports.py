@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import crypto
 from ..models import Report
-from . import forms
+from . import forms, inbox
 
 FORMATS = ("csv", "jsonl", "htcds")
 MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson", "htcds": "text/csv"}
@@ -46,46 +46,55 @@ def iter_opened_reports(
             row["document"] = crypto.open_envelope(json.loads(report.envelope), private_keys)
         except crypto.EnvelopeError as exc:
             row["error"] = exc.reason
+        else:
+            problem = forms.document_problem(row["document"])
+            if problem is not None:
+                row["error"] = problem  # the document stays for JSON Lines, which writes it as it was opened
         yield row
 
 
-def _form_fields() -> list[dict[str, Any]]:
-    definition = next(f for f in forms.list_forms() if f["id"] == "trafficking-report")
-    return [question for section in definition["sections"] for question in section["fields"]]
+FORM_ID = "trafficking-report"
+# OWASP "CSV Injection": a spreadsheet runs a cell that starts like this as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cells(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    if value is True:
-        return ["yes"]
-    return [str(value)]
+def _readable(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The document of a row, or None when it could not be opened or is malformed (the row's error says so)."""
+    return None if row.get("error") else row.get("document")
 
 
 def csv_rows(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """CSV text, line by line: fixed columns, then for each question its codes and its Spanish labels."""
-    questions = _form_fields()
-    labels = forms.answer_labels()
-    header = ["rid", "received_on", "team", "status", "referred_to", "error", "minors"]
+    """CSV text, line by line: fixed columns, then for each question its codes and, where the form labels
+    them, its Spanish labels."""
+    definition = forms.find_form(FORM_ID)
+    questions = forms.questions(definition) if definition else []
+    labels = forms.answer_labels(FORM_ID)
+    header = ["rid", "received_on", "team", "status", "status_label", "referred_to", "referred_to_label"]
+    header += ["error", "language", "minors"]
     for question in questions:
-        header += [question["id"], f"{question['id']}_label"]
+        header += [question["id"], f"{question['id']}_label"] if labels[question["id"]] else [question["id"]]
     yield BOM + _line(header)
     for row in rows:
-        answers = (row.get("document") or {}).get("answers") or {}
+        document = _readable(row) or {}
+        answers = document.get("answers", {})
+        referred_to = row.get("referred_to") or ""
         cells = [
             row["rid"],
             row["received_on"],
             row["team"],
             row["status"],
-            row.get("referred_to") or "",
+            inbox.STATUS_LABELS.get(row["status"], row["status"]),
+            referred_to,
+            inbox.TARGET_LABELS.get(referred_to, referred_to),
             row.get("error") or "",
+            document.get("locale", ""),
             "yes" if answers.get("minors") is True else "",
         ]
         for question in questions:
-            codes = _cells(answers.get(question["id"]))
-            cells += [";".join(codes), ";".join(labels[question["id"]].get(c, c) for c in codes)]
+            codes = forms.answer_codes(answers.get(question["id"]))
+            cells.append(";".join(codes))
+            if labels[question["id"]]:
+                cells.append(";".join(forms.shown(labels[question["id"]], code).text for code in codes))
         yield _line(cells)
 
 
@@ -104,27 +113,32 @@ HTCDS_COLUMNS: dict[str, tuple[str, dict[str, str]]] = {
 def htcds_rows(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     """One row per report, HTCDS column names and value sets; the rest of the report is not exported here."""
     header = ["cas_Identifier", "cas_DateOfEntry"] + [column for column, _ in HTCDS_COLUMNS.values()]
-    header += ["vic_MethodsOfControl"]
+    header += ["vic_MethodsOfControl", "error"]
     yield BOM + _line(header)
     for row in rows:
-        answers = (row.get("document") or {}).get("answers") or {}
+        answers = (_readable(row) or {}).get("answers", {})
         cells = [row["rid"], row["received_on"]]
         for field_id, (_, mapping) in HTCDS_COLUMNS.items():
-            codes = [mapping.get(c, c) for c in _cells(answers.get(field_id))]
+            codes = [mapping.get(c, c) for c in forms.answer_codes(answers.get(field_id))]
             cells.append(";".join(dict.fromkeys(c for c in codes if c)))
-        false_promises = "FalseJobOffer" in _cells(answers.get("recruitment_method"))
-        cells.append("FalsePromises" if false_promises else "")
+        false_promises = "FalseJobOffer" in forms.answer_codes(answers.get("recruitment_method"))
+        cells += ["FalsePromises" if false_promises else "", row.get("error") or ""]
         yield _line(cells)
 
 
 def jsonl_rows(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     for row in rows:
-        yield json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+        try:
+            # ASCII with \u escapes: a document holding lone surrogates is still written, as valid JSON.
+            line = json.dumps(row, ensure_ascii=True, separators=(",", ":"))
+        except (ValueError, RecursionError):  # nested too deep to write back: the row says so, without it
+            line = json.dumps({k: v for k, v in row.items() if k != "document"} | {"error": forms.MALFORMED})
+        yield line + "\n"
 
 
 def _line(cells: list[str]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    csv.writer(buffer, lineterminator="\r\n").writerow("'" + c if c.startswith(FORMULA_STARTS) else c for c in cells)
     return buffer.getvalue()
 
 

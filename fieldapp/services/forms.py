@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .. import crypto
 from ..errors import N_
 
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+
+MALFORMED = N_("informe mal formado")
+UNKNOWN_FORM = N_("formulario o versión de formulario desconocidos")
+
+# Where each place question finds its names in the definition's `places`.
+PLACE_LISTS = {"department": "departments", "province": "provinces", "district": "districts"}
+CHOICE_TYPES = ("single", "multiple")
+# The type each kind of answer must have; place answers are codes, like a single choice.
+ANSWER_TYPES: dict[str, type | tuple[type, ...]] = {
+    "single": str,
+    "department": str,
+    "province": str,
+    "district": str,
+    "date": str,
+    "text": str,
+    "boolean": bool,
+    "number": int,
+    "multiple": list,
+}
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An answer as it is shown: a Spanish msgid of the form (`translate`), or a text shown as it is: a
+    place's proper name, or a value the question has no label for (escaped by the page, never translated)."""
+
+    text: str
+    translate: bool
 
 
 @cache
@@ -18,36 +50,108 @@ def list_forms() -> list[dict[str, Any]]:
     return [json.loads(path.read_text("utf-8")) for path in sorted(FORMS_DIR.glob("*.json"))]
 
 
-def describe_answers(document: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """(question label, answer labels) in the form's order; labels are Spanish msgids, codes kept if unknown."""
-    definition = next((f for f in list_forms() if f.get("id") == document.get("form")), None)
-    answers = document.get("answers") if isinstance(document.get("answers"), dict) else {}
-    if definition is None:
-        return [(key, [str(value)]) for key, value in answers.items()]
+def find_form(form_id: object) -> dict[str, Any] | None:
+    return next((f for f in list_forms() if f.get("id") == form_id), None)
+
+
+def questions(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every question of a form, in its order."""
+    return [question for section in definition["sections"] for question in section["fields"]]
+
+
+def answer_code(value: Any) -> str:
+    """An answer value as the code it stands for (a boolean is `yes` or `no`)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def answer_codes(value: Any) -> list[str]:
+    """The codes of one answer: a list gives one each, a missing answer none."""
+    if value is None:
+        return []
+    return [answer_code(v) for v in value] if isinstance(value, list) else [answer_code(value)]
+
+
+def shown(labels: dict[str, Shown], code: str) -> Shown:
+    """The label a question gives a code, or the code itself."""
+    return labels.get(code) or Shown(code, translate=False)
+
+
+def document_problem(document: object) -> str | None:
+    """Why a decrypted document cannot be read as a report of a form this server knows (a msgid), or None.
+
+    A document was written by whoever held a device token: its shape is checked whole before anything reads it.
+    """
+    if not isinstance(document, dict):
+        return MALFORMED
+    try:
+        crypto.encode_document(document)
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError):  # lone surrogates, or too deep to write
+        return MALFORMED
+    definition = find_form(document.get("form"))
+    version = document.get("form_version")
+    if definition is None or type(version) is not int or not 1 <= version <= definition["version"]:
+        return UNKNOWN_FORM
+    answers = document.get("answers")
+    if not isinstance(answers, dict) or not isinstance(document.get("locale", ""), str):
+        return MALFORMED
+    if not isinstance(answers.get("minors", False), bool):
+        return MALFORMED
+    for question in questions(definition):
+        if question["id"] in answers and not _has_type(answers[question["id"]], question["type"]):
+            return MALFORMED
+    return None
+
+
+def _has_type(value: Any, question_type: str) -> bool:
+    expected = ANSWER_TYPES.get(question_type)
+    if expected is None:
+        return False
+    if expected is int:
+        return type(value) is int  # a boolean is an int to Python, not to the form
+    if question_type == "date":
+        return isinstance(value, str) and DATE_RE.fullmatch(value) is not None
+    if expected is list:
+        return isinstance(value, list) and all(isinstance(code, str) for code in value)
+    return isinstance(value, expected)
+
+
+def describe_answers(document: dict[str, Any]) -> list[tuple[str, list[Shown]]]:
+    """(question label, answers shown) in the form's order, for a document document_problem accepted;
+    question labels are Spanish msgids."""
+    definition = find_form(document.get("form"))
+    answers = document.get("answers")
+    if definition is None or not isinstance(answers, dict):
+        return []
     labels = answer_labels(definition["id"])
-    described = []
-    for section in definition["sections"]:
-        for question in section["fields"]:
-            if question["id"] not in answers:
-                continue
-            value = answers[question["id"]]
-            if question["type"] == "boolean":
-                described.append((question["label"], [N_("Sí") if value is True else N_("No")]))
-                continue
-            values = value if isinstance(value, list) else [value]
-            described.append((question["label"], [labels[question["id"]].get(str(v), str(v)) for v in values]))
-    return described
+    return [
+        (question["label"], [shown(labels[question["id"]], code) for code in answer_codes(answers[question["id"]])])
+        for question in questions(definition)
+        if question["id"] in answers
+    ]
+
+
+def question_labels(definition: dict[str, Any], question: dict[str, Any]) -> dict[str, Shown]:
+    """Code -> label for one question: its own choices, the places of its kind, yes and no; none for numbers,
+    dates and texts."""
+    kind = question["type"]
+    if kind in CHOICE_TYPES:
+        return {choice["code"]: Shown(choice["label"], translate=True) for choice in question["choices"]}
+    if kind == "boolean":
+        return {"yes": Shown(N_("Sí"), translate=True), "no": Shown(N_("No"), translate=True)}
+    if kind in PLACE_LISTS:
+        places = definition.get("places", {}).get(PLACE_LISTS[kind], [])
+        # Departments are one list; provinces and districts are listed under the place they belong to.
+        groups = [places] if isinstance(places, list) else list(places.values())
+        return {place["code"]: Shown(place["label"], translate=False) for group in groups for place in group}
+    return {}
 
 
 @cache
-def answer_labels(form_id: str = "trafficking-report") -> dict[str, dict[str, str]]:
-    """For each question, code -> Spanish label (places included), read once per process."""
-    definition = next(f for f in list_forms() if f.get("id") == form_id)
-    places = {p["code"]: p["label"] for p in definition.get("places", {}).get("departments", [])}
-    for provinces in definition.get("places", {}).get("provinces", {}).values():
-        places.update({p["code"]: p["label"] for p in provinces})
-    return {
-        q["id"]: {c["code"]: c["label"] for c in q.get("choices", [])} | places
-        for section in definition["sections"]
-        for q in section["fields"]
-    }
+def answer_labels(form_id: str = "trafficking-report") -> dict[str, dict[str, Shown]]:
+    """For each question, code -> label (see question_labels), read once per process."""
+    definition = find_form(form_id)
+    if definition is None:
+        raise KeyError(form_id)
+    return {question["id"]: question_labels(definition, question) for question in questions(definition)}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import crypto
 from ..errors import N_, Invalid, NotFound
 from ..models import OrgKey, ReferralTarget, Report, ReportNote, ReportStatus, Team, utcnow
+from . import forms
 
 PAGE_SIZE = 50
 
@@ -101,9 +102,13 @@ def _open(row: Any, private_keys: dict[str, ec.EllipticCurvePrivateKey] | None) 
     opened = OpenedReport(row.rid, row.received_on, row.team, row.status, row.referred_to)
     if private_keys is not None:
         try:
-            opened.document = crypto.open_envelope(json.loads(row.envelope), private_keys)
+            document = crypto.open_envelope(json.loads(row.envelope), private_keys)
         except crypto.EnvelopeError as exc:
             opened.error = exc.reason
+        else:
+            # Checked whole on open, so that pages and statistics read only what the form allows.
+            opened.error = forms.document_problem(document)
+            opened.document = document if opened.error is None else None
     return opened
 
 

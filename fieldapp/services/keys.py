@@ -28,8 +28,22 @@ class NewKey:
     private_der: bytes
 
 
+@dataclass(frozen=True)
+class PreparedKey:
+    """A key made and wrapped for its holder before any write: the slow KDF is done, storing it is quick."""
+
+    private_der: bytes
+    public_key: bytes
+    kid: str
+    wrapped: str
+
+
 def _check_holder(user: User) -> None:
-    if user.role not in KEY_HOLDER_ROLES:
+    _check_holder_role(user.role)
+
+
+def _check_holder_role(role: str) -> None:
+    if role not in KEY_HOLDER_ROLES:
         raise Forbidden(N_("Solo un administrador o un supervisor puede tener la clave de la organización."))
 
 
@@ -57,9 +71,7 @@ def _store_key(session: Session, pub: bytes, *, current: bool) -> OrgKey:
     return key
 
 
-def _grant(session: Session, key: OrgKey, holder: User, private_der: bytes, passphrase: str, kdf: crypto.KdfParams):
-    _check_holder(holder)
-    wrapped = crypto.wrap_private_key(private_der, key.kid, passphrase, kdf)
+def _store_grant(session: Session, key: OrgKey, holder: User, wrapped: str) -> None:
     existing = session.scalar(select(KeyGrant).where(KeyGrant.key_id == key.id, KeyGrant.user_id == holder.id))
     if existing:
         existing.wrapped_private_key = wrapped
@@ -68,37 +80,70 @@ def _grant(session: Session, key: OrgKey, holder: User, private_der: bytes, pass
     session.flush()
 
 
-def create_managed_key(session: Session, holder: User, passphrase: str, kdf: crypto.KdfParams) -> NewKey:
-    """A fresh key, made current, its private half wrapped for `holder` alone."""
-    _check_holder(holder)
+def prepare_managed_key(holder_role: str, passphrase: str, kdf: crypto.KdfParams) -> PreparedKey:
+    """A fresh key pair wrapped under the holder's passphrase; pure, so it runs before the write."""
+    _check_holder_role(holder_role)
     check_passphrase(passphrase)
     der = crypto.generate_private_key()
-    key = _store_key(session, crypto.public_raw(der), current=True)
-    _grant(session, key, holder, der, passphrase, kdf)
-    return NewKey(key, der)
+    pub = crypto.public_raw(der)
+    kid = crypto.kid_for(pub)
+    return PreparedKey(der, pub, kid, crypto.wrap_private_key(der, kid, passphrase, kdf))
+
+
+def store_managed_key(session: Session, prepared: PreparedKey, holder: User) -> NewKey:
+    """Store a prepared key as the current one, held by `holder` alone."""
+    _check_holder(holder)
+    key = _store_key(session, prepared.public_key, current=True)
+    _store_grant(session, key, holder, prepared.wrapped)
+    return NewKey(key, prepared.private_der)
+
+
+def create_managed_key(session: Session, holder: User, passphrase: str, kdf: crypto.KdfParams) -> NewKey:
+    """A fresh key, made current, its private half wrapped for `holder` alone."""
+    return store_managed_key(session, prepare_managed_key(holder.role, passphrase, kdf), holder)
 
 
 rotate = create_managed_key  # rotation is a new current key; older keys stay for opening older reports
 
 
-def import_pem(
-    session: Session, pem: bytes, holder: User | None, passphrase: str | None, kdf: crypto.KdfParams
-) -> OrgKey:
-    """A PEM private key becomes managed (wrapped for `holder`); a PEM public key, offline custody."""
+@dataclass(frozen=True)
+class PreparedImport:
+    public_key: bytes
+    managed: PreparedKey | None  # a private key, wrapped for its holder; None for offline custody
+
+
+def prepare_import(
+    pem: bytes, holder_role: str | None, passphrase: str | None, kdf: crypto.KdfParams
+) -> PreparedImport:
+    """A PEM private key becomes managed (wrapped for its holder); a PEM public key, offline custody."""
     try:
         der, pub = crypto.parse_pem(pem)
     except (ValueError, TypeError) as exc:
         raise Invalid(N_("El archivo no es una clave P-256 en formato PEM.")) from exc
-    if der is not None and (holder is None or passphrase is None):
+    if der is not None and (holder_role is None or passphrase is None):
         raise Invalid(N_("Una clave privada necesita un titular (--holder) que la guarde cifrada."))
-    if der is None and holder is not None:
+    if der is None and holder_role is not None:
         raise Invalid(N_("Es una clave pública: no hay nada que entregar a un titular."))
-    if der is not None:
-        check_passphrase(passphrase or "")
-    key = _store_key(session, pub, current=True)
-    if der is not None and holder is not None and passphrase is not None:
-        _grant(session, key, holder, der, passphrase, kdf)
+    if der is None or holder_role is None or passphrase is None:
+        return PreparedImport(pub, None)
+    _check_holder_role(holder_role)
+    check_passphrase(passphrase)
+    kid = crypto.kid_for(pub)
+    return PreparedImport(pub, PreparedKey(der, pub, kid, crypto.wrap_private_key(der, kid, passphrase, kdf)))
+
+
+def store_import(session: Session, prepared: PreparedImport, holder: User | None) -> OrgKey:
+    key = _store_key(session, prepared.public_key, current=True)
+    if prepared.managed is not None and holder is not None:
+        _check_holder(holder)
+        _store_grant(session, key, holder, prepared.managed.wrapped)
     return key
+
+
+def import_pem(
+    session: Session, pem: bytes, holder: User | None, passphrase: str | None, kdf: crypto.KdfParams
+) -> OrgKey:
+    return store_import(session, prepare_import(pem, holder.role if holder else None, passphrase, kdf), holder)
 
 
 def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.EllipticCurvePrivateKey]:
@@ -124,7 +169,7 @@ def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.Ellipt
     return keys
 
 
-def grant(
+def prepare_grant(
     session: Session,
     granter: User,
     granter_passphrase: str,
@@ -132,8 +177,8 @@ def grant(
     grantee_passphrase: str,
     kdf: crypto.KdfParams,
     kid: str | None = None,
-) -> list[OrgKey]:
-    """An admin who holds keys wraps them for another holder, under that holder's own passphrase."""
+) -> dict[str, str]:
+    """An admin who holds keys wraps them for another holder: kid -> wrapped key. It reads and derives only."""
     if granter.role != Role.ADMIN.value:
         raise Forbidden(N_("Solo un administrador puede entregar la clave a otra persona."))
     _check_holder(grantee)
@@ -143,18 +188,39 @@ def grant(
         if kid not in unlocked:
             raise NotFound(N_("El usuario «%(name)s» no tiene la clave %(kid)s."), name=granter.username, kid=kid)
         unlocked = {kid: unlocked[kid]}
+    return {
+        key_id: crypto.wrap_private_key(crypto.private_der(private), key_id, grantee_passphrase, kdf)
+        for key_id, private in unlocked.items()
+    }
+
+
+def store_grants(session: Session, grantee: User, wrapped: dict[str, str]) -> list[OrgKey]:
     granted = []
-    for key_id, private in unlocked.items():
+    for key_id, wrapped_key in wrapped.items():
         key = _find_by_kid(session, key_id)
-        assert key is not None  # a grant always points at a stored key
-        _grant(session, key, grantee, crypto.private_der(private), grantee_passphrase, kdf)
+        if key is None:
+            raise NotFound(N_("No existe la clave %(kid)s."), kid=key_id)
+        _store_grant(session, key, grantee, wrapped_key)
         granted.append(key)
     return granted
 
 
-def recover(session: Session, kit: bytes, phrase: str, holder: User, passphrase: str, kdf: crypto.KdfParams) -> OrgKey:
-    """Restore a key from its recovery file and phrase, wrapped anew for `holder`."""
-    _check_holder(holder)
+def grant(
+    session: Session,
+    granter: User,
+    granter_passphrase: str,
+    grantee: User,
+    grantee_passphrase: str,
+    kdf: crypto.KdfParams,
+    kid: str | None = None,
+) -> list[OrgKey]:
+    wrapped = prepare_grant(session, granter, granter_passphrase, grantee, grantee_passphrase, kdf, kid)
+    return store_grants(session, grantee, wrapped)
+
+
+def prepare_recovery(kit: bytes, phrase: str, holder_role: str, passphrase: str, kdf: crypto.KdfParams) -> PreparedKey:
+    """A key opened from its recovery file and phrase, wrapped anew for its holder; pure."""
+    _check_holder_role(holder_role)
     check_passphrase(passphrase)
     if not crypto.check_recovery_phrase(phrase):
         raise Invalid(N_("La frase de recuperación tiene un error: revise cada una de las 12 palabras."))
@@ -163,13 +229,24 @@ def recover(session: Session, kit: bytes, phrase: str, holder: User, passphrase:
     except crypto.UnwrapError as exc:
         raise Forbidden(N_("La frase de recuperación no abre este archivo, o el archivo está dañado.")) from exc
     pub = crypto.public_raw(der)
-    key = _find_by_kid(session, crypto.kid_for(pub))
+    kid = crypto.kid_for(pub)
+    return PreparedKey(der, pub, kid, crypto.wrap_private_key(der, kid, passphrase, kdf))
+
+
+def store_recovered(session: Session, prepared: PreparedKey, holder: User) -> OrgKey:
+    _check_holder(holder)
+    key = _find_by_kid(session, prepared.kid)
     if key is None:
         # The server lost the key entirely: bring it back, current only if nothing else is.
         has_current = session.scalar(select(OrgKey.id).where(OrgKey.current.is_(True)))
-        key = _store_key(session, pub, current=has_current is None)
-    _grant(session, key, holder, der, passphrase, kdf)
+        key = _store_key(session, prepared.public_key, current=has_current is None)
+    _store_grant(session, key, holder, prepared.wrapped)
     return key
+
+
+def recover(session: Session, kit: bytes, phrase: str, holder: User, passphrase: str, kdf: crypto.KdfParams) -> OrgKey:
+    """Restore a key from its recovery file and phrase, wrapped anew for `holder`."""
+    return store_recovered(session, prepare_recovery(kit, phrase, holder.role, passphrase, kdf), holder)
 
 
 def list_keys(session: Session) -> list[OrgKey]:

@@ -35,12 +35,23 @@ def setup_token_valid(session: Session, token: str) -> bool:
     return session.scalar(select(SetupToken.id).where(SetupToken.token_hash == token_digest(token))) is not None
 
 
-def complete_setup(
-    session: Session, token: str, username: str, passphrase: str, key_passphrase: str, kdf: KdfParams
-) -> SetupResult:
+@dataclass(frozen=True)
+class PreparedSetup:
+    """The first admin and the organisation key, checked and wrapped before any write."""
+
+    account: users.NewAccount
+    key: keys.PreparedKey
+
+
+def prepare_setup(username: str, passphrase: str, key_passphrase: str, kdf: KdfParams) -> PreparedSetup:
+    account = users.prepare_account(username, Role.ADMIN.value, passphrase, kdf)
+    return PreparedSetup(account, keys.prepare_managed_key(Role.ADMIN.value, key_passphrase, kdf))
+
+
+def complete_setup(session: Session, token: str, prepared: PreparedSetup) -> SetupResult:
     if not setup_token_valid(session, token):
         raise Forbidden(N_("Este enlace de configuración ya se usó o no es válido."))
-    admin = users.create_user(session, username, Role.ADMIN.value, passphrase, kdf)
-    new_key = keys.create_managed_key(session, admin, key_passphrase, kdf)
+    admin = users.add_account(session, prepared.account)
+    new_key = keys.store_managed_key(session, prepared.key, admin)
     session.execute(delete(SetupToken))
     return SetupResult(admin, new_key)

@@ -21,15 +21,19 @@ DIMENSIONS = (
     ("recruitment_method", N_("Forma de captación")),
     ("nationality", N_("Nacionalidad")),
     ("department", N_("Departamento")),
+    ("province", N_("Provincia")),
+    ("district", N_("Distrito")),
     ("forced_labour_indicators", N_("Indicadores de trabajo forzoso (OIT)")),
     ("month", N_("Mes")),
 )
+MINORS_LABELS = {"yes": forms.Shown(N_("Sí"), translate=True)}
 
 
 @dataclass(frozen=True)
 class Row:
     code: str
     label: str
+    translate: bool  # a Spanish msgid of the form; place names and unknown codes are shown as they are
     count: int
     share: float  # of all reports counted, so that multiple answers can add up to more than 1
 
@@ -55,10 +59,7 @@ def _codes(report: OpenedReport, dimension: str) -> list[str]:
         return [date[:7] if isinstance(date, str) and len(date) >= 7 else report.received_on.isoformat()[:7]]
     if dimension == "minors":
         return ["yes"] if answers.get("minors") is True else []
-    value = answers.get(dimension)
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return forms.answer_codes(answers.get(dimension))
 
 
 def compute(reports: Iterable[OpenedReport]) -> Picture:
@@ -78,7 +79,10 @@ def compute(reports: Iterable[OpenedReport]) -> Picture:
             counters[dimension].items(),
             key=(lambda kv: kv[0]) if dimension == "month" else (lambda kv: (-kv[1], kv[0])),
         )
-        names = labels.get(dimension, {}) | {"yes": N_("Sí")}
-        rows = [Row(code, names.get(code, code), count, count / total if total else 0.0) for code, count in ordered]
+        names = MINORS_LABELS if dimension == "minors" else labels.get(dimension, {})
+        rows = []
+        for code, count in ordered:
+            label = forms.shown(names, code)
+            rows.append(Row(code, label.text, label.translate, count, count / total if total else 0.0))
         breakdowns.append(Breakdown(dimension, title, rows))
     return Picture(total, unreadable, breakdowns)

@@ -10,25 +10,25 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .. import crypto
 from ..models import KeyGrant, UnlockedKeys, User, utcnow
-from . import keys
 
 IDLE = dt.timedelta(minutes=15)
+EXTEND_STEP = dt.timedelta(minutes=1)
 
 
 def holds_keys(session: Session, user: User) -> bool:
     return session.scalar(select(KeyGrant.id).where(KeyGrant.user_id == user.id).limit(1)) is not None
 
 
-def unlock(session: Session, user: User, passphrase: str) -> tuple[str, bytes]:
-    """(id, session key) of a new unlocked session; raises Forbidden on a wrong passphrase."""
-    private_keys = keys.unlock(session, user, passphrase)
+def start(session: Session, user: User, private_keys: dict[str, ec.EllipticCurvePrivateKey]) -> tuple[str, bytes]:
+    """(id, session key) of a new unlocked session for keys already unwrapped (keys.unlock, outside a write)."""
     session_key = os.urandom(32)
     unlock_id = secrets.token_urlsafe(32)
     session.execute(delete(UnlockedKeys).where(UnlockedKeys.expires_at < utcnow()))  # tidy expired ones
@@ -43,10 +43,14 @@ def unlock(session: Session, user: User, passphrase: str) -> tuple[str, bytes]:
     return unlock_id, session_key
 
 
-def open_keys(
-    session: Session, user: User, unlock_id: str, session_key: bytes
-) -> dict[str, ec.EllipticCurvePrivateKey] | None:
-    """The keys for this request, extending the idle expiry; None once locked, expired or not this user's."""
+@dataclass(frozen=True)
+class OpenedKeys:
+    keys: dict[str, ec.EllipticCurvePrivateKey]
+    extend_due: bool  # the idle expiry is moved on at most once a minute, so most pages write nothing
+
+
+def open_keys(session: Session, user: User, unlock_id: str, session_key: bytes) -> OpenedKeys | None:
+    """The keys for this request; None once locked, expired or not this user's. It only reads."""
     row = session.get(UnlockedKeys, unlock_id)
     now = utcnow()
     if row is None or row.user_id != user.id or row.expires_at < now:
@@ -55,8 +59,11 @@ def open_keys(
         private_keys = crypto.open_key_bundle(row.sealed_keys, session_key)
     except crypto.UnwrapError:
         return None
-    row.expires_at = now + IDLE
-    return private_keys
+    return OpenedKeys(private_keys, row.expires_at - now < IDLE - EXTEND_STEP)
+
+
+def extend(session: Session, unlock_id: str) -> None:
+    session.execute(update(UnlockedKeys).where(UnlockedKeys.id == unlock_id).values(expires_at=utcnow() + IDLE))
 
 
 def lock(session: Session, unlock_id: str) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..crypto import KdfParams, hash_passphrase, verify_passphrase
@@ -54,17 +55,34 @@ def normalize_username(username: str) -> str:
     return name
 
 
-def create_user(session: Session, username: str, role: str, passphrase: str, kdf: KdfParams) -> User:
+@dataclass(frozen=True)
+class NewAccount:
+    """An account checked and its passphrase hashed before any write: storing it is quick."""
+
+    username: str
+    role: str
+    passphrase_hash: str
+
+
+def prepare_account(username: str, role: str, passphrase: str, kdf: KdfParams) -> NewAccount:
     name = normalize_username(username)
     if role not in {r.value for r in Role}:
         raise Invalid(N_("Rol desconocido: %(role)s."), role=role)
     check_passphrase(passphrase)
-    if session.scalar(select(User).where(User.username == name)):
-        raise Conflict(N_("Ya existe el usuario «%(name)s»."), name=name)
-    user = User(username=name, role=role, passphrase_hash=hash_passphrase(passphrase, kdf))
+    return NewAccount(name, role, hash_passphrase(passphrase, kdf))
+
+
+def add_account(session: Session, account: NewAccount) -> User:
+    if session.scalar(select(User).where(User.username == account.username)):
+        raise Conflict(N_("Ya existe el usuario «%(name)s»."), name=account.username)
+    user = User(username=account.username, role=account.role, passphrase_hash=account.passphrase_hash)
     session.add(user)
     session.flush()
     return user
+
+
+def create_user(session: Session, username: str, role: str, passphrase: str, kdf: KdfParams) -> User:
+    return add_account(session, prepare_account(username, role, passphrase, kdf))
 
 
 def find_user(session: Session, username: str) -> User:
@@ -83,11 +101,15 @@ MAX_LOCK_SECONDS = 15 * 60
 
 
 class LoginRefused(Forbidden):
-    """Wrong name or passphrase, or an account that must wait; `wait_seconds` says how long."""
+    """Wrong name or passphrase, or an account that must wait; `wait_seconds` says how long.
 
-    def __init__(self, msgid: str, wait_seconds: int = 0, **params: object) -> None:
+    `user_id` names the account whose passphrase was wrong, so that the failure can be counted.
+    """
+
+    def __init__(self, msgid: str, wait_seconds: int = 0, user_id: int | None = None, **params: object) -> None:
         super().__init__(msgid, **params)
         self.wait_seconds = wait_seconds
+        self.user_id = user_id
 
 
 def lock_seconds(failures: int) -> int:
@@ -97,7 +119,11 @@ def lock_seconds(failures: int) -> int:
 
 
 def check_login(session: Session, username: str, passphrase: str, kdf: KdfParams) -> User:
-    """The user, or LoginRefused. Failures are counted per account; the same answer for a wrong name."""
+    """The user, or LoginRefused; the same answer for a wrong name.
+
+    It only reads: the slow passphrase check runs outside any write, and the caller records the outcome
+    with record_login_failure or record_login_success in a short write of its own.
+    """
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     now = utcnow()
     if user is not None and user.locked_until is not None and user.locked_until > now:
@@ -107,13 +133,26 @@ def check_login(session: Session, username: str, passphrase: str, kdf: KdfParams
         hash_passphrase(passphrase, kdf)  # as slow as a real check, so that names cannot be probed by timing
         raise LoginRefused(N_("Usuario o frase de paso incorrectos."))
     if not verify_passphrase(passphrase, user.passphrase_hash):
-        user.failed_logins += 1
-        wait = lock_seconds(user.failed_logins)
-        user.locked_until = now + dt.timedelta(seconds=wait) if wait else None
-        raise LoginRefused(N_("Usuario o frase de paso incorrectos."), wait)
-    user.failed_logins = 0
-    user.locked_until = None
+        raise LoginRefused(N_("Usuario o frase de paso incorrectos."), user_id=user.id)
     return user
+
+
+def record_login_failure(session: Session, user_id: int) -> int:
+    """Count one more failure for the account; returns how long its logins now wait (seconds)."""
+    session.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))
+    failures = session.scalar(select(User.failed_logins).where(User.id == user_id)) or 0
+    wait = lock_seconds(failures)
+    if wait:
+        session.execute(
+            update(User).where(User.id == user_id).values(locked_until=utcnow() + dt.timedelta(seconds=wait))
+        )
+    return wait
+
+
+def record_login_success(session: Session, user: User) -> None:
+    if user.failed_logins or user.locked_until is not None:
+        user.failed_logins = 0
+        user.locked_until = None
 
 
 def find_user_by_id(session: Session, user_id: int) -> User | None:
