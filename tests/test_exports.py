@@ -311,3 +311,12 @@ def test_a_document_too_deep_to_write_back_is_a_row_that_says_so() -> None:
     row = {"rid": "r", "received_on": "2026-11-29", "team": "t", "status": "new", "referred_to": None}
     [line] = exports.jsonl_rows([row | {"document": document, "error": "informe mal formado"}])
     assert json.loads(line) == row | {"error": "informe mal formado"}
+
+
+def test_csv_names_status_and_referral_in_spanish() -> None:
+    row = {"rid": "r", "received_on": "2026-11-29", "team": "t", "status": "referred", "referred_to": "prosecutor"}
+    document = {"form": "trafficking-report", "form_version": 2, "locale": "ay", "answers": {"district": "170204"}}
+    [header, line] = list(csv.reader(io.StringIO("".join(exports.csv_rows([row | {"document": document}]))[1:])))
+    cells = dict(zip(header, line, strict=True))
+    assert cells["status_label"] == "Derivado" and cells["referred_to_label"] == "Fiscalía"
+    assert cells["language"] == "ay" and cells["district_label"] == "Huepetuhe"
