@@ -21,7 +21,7 @@ UNKNOWN_FORM = N_("formulario o versión de formulario desconocidos")
 PLACE_LISTS = {"department": "departments", "province": "provinces", "district": "districts"}
 CHOICE_TYPES = ("single", "multiple")
 # The type each kind of answer must have; place answers are codes, like a single choice.
-ANSWER_TYPES: dict[str, type | tuple[type, ...]] = {
+ANSWER_TYPES: dict[str, type] = {
     "single": str,
     "department": str,
     "province": str,
