@@ -184,10 +184,10 @@ main.add_command(routes_command)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Procesos (gunicorn).")
 @click.option(
     "--threads",
-    default=1,
+    default=4,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="Hilos por proceso; más de 1 solo sin un proxy que reciba completo el cuerpo de cada solicitud.",
+    help="Hilos por proceso: una exportación ocupa uno mientras dura; los demás siguen recibiendo informes.",
 )
 @click.option(
     "--server",

@@ -59,6 +59,9 @@ class Device(db.Model):
     enrolled_on: Mapped[dt.date] = mapped_column(Date, default=today)
     last_sync_on: Mapped[dt.date | None] = mapped_column(Date)
     revoked_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Until the phone first uses its token: a digest of its code and its enrollment_id, so that a retry after
+    # a lost answer gets a fresh token for this device instead of a refusal (the code is spent).
+    enrollment_digest: Mapped[str | None] = mapped_column(String(64), index=True)
 
     team: Mapped[Team] = relationship()
 
@@ -88,6 +91,9 @@ class User(db.Model):
     # Per account, not per address (none is kept): consecutive failures and how long logins now wait.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The same for the key passphrase: a stolen login must not become an unlimited guess at the key.
+    failed_unlocks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unlock_locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class OrgKey(db.Model):

@@ -1,10 +1,10 @@
 """Serving the app: gunicorn worker processes where gunicorn runs (POSIX), werkzeug's threaded server elsewhere.
 
-Several processes let a 2-core base laptop use both cores (one CPython process is bound to one). The
-default is one thread per process, the fastest for this CPU-bound work (threads of one process contend
-for its interpreter lock), which assumes what every phone-facing deployment has anyway: a TLS proxy that
-receives each request body whole before passing it on (nginx does by default), so a slow phone upload
-never holds a process. Without such a proxy, run more threads. Neither server logs an address or agent.
+Several processes let a 2-core base laptop use both cores (one CPython process is bound to one). Each has a
+few threads, because a supervisor's export or statistics page holds one for as long as it streams: with one
+thread per process, a phone batch that reached the streaming process waited for the whole export. A TLS proxy
+that receives each request body whole (nginx does by default) keeps slow uploads from holding threads.
+Neither server logs an address or agent.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ class Served:
 
     def __init__(self, workdir: Path, database_url: str | None = None, server: str = "gunicorn") -> None:
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.server = server
         self.env = {**os.environ, "FIELDAPP_INSTANCE": str(workdir / "instance"), "PYTHONUNBUFFERED": "1"}
         self.env.setdefault("FIELDAPP_SCRYPT_N", "1024")

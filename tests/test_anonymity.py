@@ -18,6 +18,8 @@ import pytest
 
 from fieldapp import crypto
 
+from .test_dashboard_reports import inbox_org, login, unlock  # noqa: F401  (fixture and helpers)
+
 SOURCE_IP = "127.0.0.7"
 KEY_PASS = "llave del equipo 2026"
 LOGIN_PASS = "entrada segura 2026"
@@ -211,3 +213,14 @@ def test_a_dropped_connection_still_closes_the_response() -> None:
     assert closed == [True]
     assert list(closing_on_disconnect(lambda environ, start_response: Answer())({}, None)) == [b"one", b"two"]
     assert closed == [True, True]
+
+
+def test_no_proxy_may_spool_an_export_to_disk(app, client, inbox_org) -> None:  # noqa: F811
+    """Decrypted rows must never reach a disk: nginx would buffer a large answer to its temporary files."""
+    login(client, "sara")
+    unlock(client)
+    for fmt in ("csv", "htcds", "jsonl"):
+        answer = client.get(f"/dashboard/export?format={fmt}")
+        answer.get_data()
+        answer.close()
+        assert answer.status_code == 200 and answer.headers["X-Accel-Buffering"] == "no", fmt

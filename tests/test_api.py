@@ -12,6 +12,7 @@ from sqlalchemy import func, inspect, select, update
 from werkzeug.serving import make_server
 
 from fieldapp import crypto
+from fieldapp.database import writing
 from fieldapp.extensions import db
 from fieldapp.models import EnrollmentCode, Report
 from fieldapp.services import devices
@@ -70,6 +71,40 @@ def test_enroll_code_with_several_uses(org: Org, client) -> None:
 @pytest.mark.parametrize("body", [{}, {"code": 5}, {"code": ""}, {"code": "x" * 65}, {"code": None}])
 def test_enroll_malformed(org: Org, client, body) -> None:
     assert_problem(client.post("/api/v1/enroll", json=body), 422)
+
+
+def test_enroll_retried_after_a_lost_answer_gets_a_token_for_the_same_device(org: Org, client, app) -> None:
+    """The answer to an enrolment can be lost on the way back: the phone tries again with the same id."""
+    code, attempt = org.issue_code(), "r" * 22
+    first = client.post("/api/v1/enroll", json={"code": code, "enrollment_id": attempt})
+    assert first.status_code == 201
+    devices_before = table_counts(app)["devices"]
+    retry = client.post("/api/v1/enroll", json={"code": code, "enrollment_id": attempt})
+    assert retry.status_code == 201 and retry.json["team"] == first.json["team"]
+    assert table_counts(app)["devices"] == devices_before  # the same device, no second one left behind
+    lost, token = first.json["device_token"], retry.json["device_token"]
+    assert client.get("/api/v1/bootstrap", headers={"Authorization": f"Bearer {lost}"}).status_code == 401
+    assert client.get("/api/v1/bootstrap", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # Once the phone has used its token, the code is spent for good, for it and for anyone else.
+    assert_problem(client.post("/api/v1/enroll", json={"code": code, "enrollment_id": attempt}), 403)
+    assert_problem(client.post("/api/v1/enroll", json={"code": code, "enrollment_id": "s" * 22}), 403)
+    assert_problem(client.post("/api/v1/enroll", json={"code": code}), 403)
+
+
+def test_enroll_retry_needs_the_same_id_and_a_live_code(org: Org, client, app) -> None:
+    code = org.issue_code()
+    assert client.post("/api/v1/enroll", json={"code": code, "enrollment_id": "a" * 22}).status_code == 201
+    assert_problem(client.post("/api/v1/enroll", json={"code": code, "enrollment_id": "b" * 22}), 403)
+    with app.app_context(), writing(db.session):
+        db.session.execute(update(EnrollmentCode).values(expires_at=dt.datetime(2020, 1, 1)))
+    assert_problem(client.post("/api/v1/enroll", json={"code": code, "enrollment_id": "a" * 22}), 403)
+
+
+@pytest.mark.parametrize("attempt", [5, "", "x" * 21, "x" * 65, "a" * 21 + "\n", "ñ" * 22, ["a" * 22]])
+def test_enroll_malformed_enrollment_id(org: Org, client, app, attempt) -> None:
+    before = table_counts(app)
+    assert_problem(client.post("/api/v1/enroll", json={"code": org.issue_code(), "enrollment_id": attempt}), 422)
+    assert table_counts(app)["devices"] == before["devices"]
 
 
 def test_enroll_stores_no_device_for_bad_code(org: Org, client, app) -> None:

@@ -103,3 +103,21 @@ def test_every_recorded_action_has_words_on_the_audit_page(app, client, accounts
     assert "Entrada al panel <span" in page
     english = client.get("/dashboard/audit?lang=en").get_data(as_text=True)
     assert "Logged in to the dashboard <span" in english
+
+
+def test_a_phones_events_keep_their_date_only(app, client, runner) -> None:
+    """No row may place a phone at a precise time; a person's own actions keep theirs (accountability)."""
+    runner.invoke(args=["teams", "create", "Loreto"])
+    code = runner.invoke(args=["devices", "code", "--team", "Loreto"]).output.strip().splitlines()[-1]
+    assert client.post("/api/v1/enroll", json={"code": code}).status_code == 201
+    with app.app_context():
+        [device_id] = db.session.scalars(text("SELECT id FROM devices"))
+    runner.invoke(args=["devices", "revoke", str(device_id)])
+    with app.app_context():
+        events = {e.action: e.at for e in db.session.query(AuditEvent)}
+        page_times = {e.action: audit.shown_time(e) for e in db.session.query(AuditEvent)}
+    for action in ("enrollment", "device_revoked"):
+        assert (events[action].hour, events[action].minute, events[action].second) == (0, 0, 0), action
+        assert len(page_times[action]) == len("2026-12-01"), page_times[action]
+    assert len(page_times["team_created"]) == len("2026-12-01 22:10:00")
+    assert verify(app).ok

@@ -8,6 +8,7 @@ import re
 import uuid
 from pathlib import Path
 
+import click
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -346,3 +347,20 @@ def test_a_setting_or_language_that_cannot_start_is_one_clear_line(tmp_path, mon
     monkeypatch.setenv("FIELDAPP_TRANSLATIONS", str(broken))
     refused = CliRunner().invoke(main, ["teams", "list"])
     assert refused.exit_code == 1 and "Idioma «shp»: la cadena de respaldo debe terminar en «es»." in refused.output
+
+
+def test_a_command_says_done_only_after_its_commit(runner, app, tmp_path, monkeypatch) -> None:
+    """`fieldapp keys create | head -1`: a closed output once rolled back a key whose success was printed."""
+    monkeypatch.chdir(tmp_path)
+    run(runner, "users", "create", "ana", "--role", "admin", env={"FIELDAPP_PASSPHRASE": LOGIN_PASSPHRASE})
+
+    def closed_pipe(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise BrokenPipeError
+
+    monkeypatch.setattr(click, "echo", closed_pipe)
+    result = runner.invoke(args=["keys", "create", "--holder", "ana"], env={"FIELDAPP_PASSPHRASE": ADMIN_KEY})
+    assert isinstance(result.exception, BrokenPipeError)
+    monkeypatch.undo()
+    [line] = run(runner, "keys", "list").output.strip().splitlines()  # the key was committed before any word
+    kid = line.split("\t")[0]
+    assert (tmp_path / f"fieldapp-recovery-{kid}.json").stat().st_size > 0  # and its kit written before too

@@ -48,8 +48,9 @@ def enroll():  # type: ignore[no-untyped-def]
     code = body.get("code")
     if not isinstance(code, str) or not 1 <= len(code) <= 64:
         raise Invalid(N_("Falta el código de inscripción."))
+    enrollment_id = devices.check_enrollment_id(body.get("enrollment_id"))
     with writing(db.session):
-        device, token = devices.enroll(db.session, code)
+        device, token = devices.enroll(db.session, code, enrollment_id)
         team = device.team.name
         audit.record(db.session, "phone", "enrollment", team=team, device=device.id)
     return jsonify(device_token=token, team=team), 201

@@ -71,5 +71,9 @@ def home(user: User):  # type: ignore[no-untyped-def]
 def audit_trail(user: User):  # type: ignore[no-untyped-def]
     verification = audit.verify(db.session)
     return render_template(
-        "dashboard/audit.html", user=user, verification=verification, events=audit.recent(db.session)
+        "dashboard/audit.html",
+        user=user,
+        verification=verification,
+        events=audit.recent(db.session),
+        audit_time=audit.shown_time,
     )

@@ -21,6 +21,8 @@ from ..errors import N_
 from ..models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+# Events about a phone keep their date only: no row may place a phone at a precise time (README).
+PHONE_ACTIONS = frozenset({"enrollment", "device_revoked"})
 # What each recorded action means, in words for the audit page (the stored code never changes).
 ACTION_LABELS = {
     "setup": N_("Configuración inicial"),
@@ -63,6 +65,8 @@ def record(session: Session, actor: str, action: str, report_rid: str | None = N
         last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
         prev = last or GENESIS
         at = utcnow().replace(microsecond=0)
+        if action in PHONE_ACTIONS:
+            at = at.replace(hour=0, minute=0, second=0)
         event = AuditEvent(
             at=at,
             actor=actor,
@@ -101,6 +105,11 @@ def verify(session: Session) -> Verification:
         prev = event.hash
         checked += 1
     return Verification(True, checked, prev)
+
+
+def shown_time(event: AuditEvent) -> str:
+    """When, as the audit page shows it: a phone's events by their date alone."""
+    return event.at.strftime("%Y-%m-%d" if event.action in PHONE_ACTIONS else "%Y-%m-%d %H:%M:%S")
 
 
 def recent(session: Session, limit: int = 200) -> list[AuditEvent]:

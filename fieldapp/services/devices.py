@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -79,9 +80,43 @@ def issue_code(session: Session, team: Team, uses: int = 1, ttl_hours: int = 24)
     return format_code(code)
 
 
-def enroll(session: Session, code: str) -> tuple[Device, str]:
-    """Spend one use of a code and make a device of its team; returns the device and its token."""
+ENROLLMENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{22,64}")
+
+
+def check_enrollment_id(value: object) -> str | None:
+    """The phone's random id for one enrolment, sent again on a retry; optional, refused if malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not ENROLLMENT_ID_RE.fullmatch(value):
+        raise Invalid(N_("enrollment_id debe tener de 22 a 64 caracteres base64url."))
+    return value
+
+
+def enroll(session: Session, code: str, enrollment_id: str | None = None) -> tuple[Device, str]:
+    """Spend one use of a code and make a device of its team; returns the device and its token.
+
+    The same code with the same enrollment_id again, before the phone has used its token, is a retry after a
+    lost answer: that device gets a fresh token (the lost one stops working) and no second use is spent.
+    """
     digest = token_digest(normalize_code(code))
+    retry_digest = token_digest(f"{digest}:{enrollment_id}") if enrollment_id else None
+    if retry_digest is not None:
+        device = session.scalar(
+            select(Device)
+            .join(EnrollmentCode, EnrollmentCode.team_id == Device.team_id)
+            .where(
+                Device.enrollment_digest == retry_digest,
+                Device.revoked_on.is_(None),
+                Device.last_sync_on.is_(None),
+                EnrollmentCode.code_hash == digest,
+                EnrollmentCode.expires_at > utcnow(),
+            )
+        )
+        if device is not None:
+            token = secrets.token_urlsafe(32)
+            device.token_hash = token_digest(token)
+            session.flush()
+            return device, token
     # One conditional UPDATE spends the use, so two phones racing for the last use cannot both win.
     spent = session.execute(
         update(EnrollmentCode)
@@ -97,7 +132,7 @@ def enroll(session: Session, code: str) -> tuple[Device, str]:
         raise Forbidden(N_("El código de inscripción no es válido, ya se usó o caducó."))
     team_id = session.scalar(select(EnrollmentCode.team_id).where(EnrollmentCode.code_hash == digest))
     token = secrets.token_urlsafe(32)
-    device = Device(team_id=team_id, token_hash=token_digest(token))
+    device = Device(team_id=team_id, token_hash=token_digest(token), enrollment_digest=retry_digest)
     session.add(device)
     session.flush()
     return device, token
@@ -134,7 +169,7 @@ def mark_synced(session: Session, device: AuthenticatedDevice) -> None:
         session.execute(
             update(Device)
             .where(Device.id == device.id)
-            .values(last_sync_on=today())
+            .values(last_sync_on=today(), enrollment_digest=None)  # the token is in use: no retry any more
             .execution_options(synchronize_session=False)
         )
 
