@@ -365,18 +365,21 @@ def _holder(username: str):  # type: ignore[no-untyped-def]
     return users.find_user(db.session, username)
 
 
-def _store_new_key(user, prepared: keys.PreparedKey, action: str, done: str, recovery_file: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Store a prepared key as current; its kit's file is written before anything is said, then `done`."""
+def _store_new_key(
+    user, prepared: keys.PreparedKey, action: str, said: list[str], recovery_file: str | None, **detail
+) -> None:  # type: ignore[no-untyped-def]
+    """Store a prepared key as current; its kit's file is written before anything is said."""
     kit = _RecoveryKit(prepared.private_der, prepared.kid, recovery_file)
     try:
         with writing(db.session):
             keys.store_managed_key(db.session, prepared, user)
-            audit.record(db.session, user.username, action, kid=prepared.kid)
+            audit.record(db.session, user.username, action, kid=prepared.kid, **detail)
     except BaseException:
         kit.discard()
         raise
     kit.write()  # the key exists now, and so must its kit
-    click.echo(done)
+    for line in said:
+        click.echo(line)
     kit.show()
 
 
@@ -391,7 +394,9 @@ def keys_create(holder: str, recovery_file: str | None) -> None:
         _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
     prepared = keys.prepare_managed_key(user.role, passphrase, _config().kdf)
-    _store_new_key(user, prepared, "key_created", _("Clave creada: %(kid)s (actual)", kid=prepared.kid), recovery_file)
+    _store_new_key(
+        user, prepared, "key_created", [_("Clave creada: %(kid)s (actual)", kid=prepared.kid)], recovery_file
+    )
 
 
 @keys_group.command("rotate")
@@ -399,13 +404,25 @@ def keys_create(holder: str, recovery_file: str | None) -> None:
 @click.option("--recovery-file", default=None, help="Dónde escribir el kit de recuperación.")
 @domain_command
 def keys_rotate(holder: str, recovery_file: str | None) -> None:
-    """Crea una nueva clave actual; las anteriores se conservan para abrir informes antiguos."""
+    """Crea una nueva clave actual (pide abrir la actual); las anteriores se conservan para informes antiguos."""
     user = _holder(holder)
+    current = _secret(
+        _("Frase de paso de la clave actual de %(name)s", name=user.username), "FIELDAPP_CURRENT_PASSPHRASE"
+    )
     passphrase = _secret(
         _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
-    prepared = keys.prepare_managed_key(user.role, passphrase, _config().kdf)
-    _store_new_key(user, prepared, "key_rotated", _("Nueva clave actual: %(kid)s", kid=prepared.kid), recovery_file)
+    try:
+        rotation = keys.prepare_rotation(db.session, user, current, passphrase, _config().kdf)
+    except keys.WrongKeyPassphrase:
+        with writing(db.session):
+            users.record_failure(db.session, user.id, "unlock")
+        raise
+    said = [_("Nueva clave actual: %(kid)s", kid=rotation.key.kid)] + [
+        _("%(name)s no podrá leer los informes nuevos hasta que se le entregue la clave (fieldapp keys grant).", name=n)
+        for n in rotation.left_out
+    ]
+    _store_new_key(user, rotation.key, "key_rotated", said, recovery_file, left_out=rotation.left_out)
 
 
 @keys_group.command("import")

@@ -61,6 +61,10 @@ class Invalid(DomainError):
     status = 422
 
 
+class TooManyAttempts(DomainError):
+    status = 429
+
+
 class Unavailable(DomainError):
     """The server cannot take the request now (e.g. the database is busy); the client retries."""
 

@@ -22,6 +22,7 @@ from fieldapp.services import users
 from .conftest import KEY_PASSPHRASE, LOGIN_PASSPHRASE, Org
 
 ADMIN_KEY = "clave del admin 2026"
+ROTATE_AS_ANA = {"FIELDAPP_CURRENT_PASSPHRASE": ADMIN_KEY, "FIELDAPP_PASSPHRASE": ADMIN_KEY}
 
 
 def run(runner, *args, env=None, input=None, ok=True):  # type: ignore[no-untyped-def]
@@ -122,7 +123,7 @@ def test_private_key_never_stored_in_clear(runner, app, admin_with_key, tmp_path
 
 def test_keys_rotate_keeps_old_keys(runner, app, admin_with_key) -> None:
     old_kid, _, _ = admin_with_key
-    result = run(runner, "keys", "rotate", "--holder", "ana", env={"FIELDAPP_PASSPHRASE": ADMIN_KEY})
+    result = run(runner, "keys", "rotate", "--holder", "ana", env=ROTATE_AS_ANA)
     new_kid = re.search(r"\b([0-9a-f]{16})\b", result.output).group(1)
     assert new_kid != old_kid
     lines = {line.split("\t")[0]: line.split("\t") for line in run(runner, "keys", "list").output.strip().splitlines()}
@@ -279,7 +280,7 @@ def test_recovery_file_is_never_overwritten(runner, admin_with_key) -> None:
         "ana",
         "--recovery-file",
         str(kit_path),
-        env={"FIELDAPP_PASSPHRASE": ADMIN_KEY},
+        env=ROTATE_AS_ANA,
         ok=False,
     )
     assert result.exit_code != 0 and kit_path.read_bytes() == before
@@ -310,7 +311,14 @@ def test_keys_recover_catches_a_mistyped_phrase(runner, admin_with_key) -> None:
 
 def test_keys_under_different_passphrases_each_open_with_their_own(runner, app, admin_with_key) -> None:
     old_kid, _, _ = admin_with_key
-    result = run(runner, "keys", "rotate", "--holder", "ana", env={"FIELDAPP_PASSPHRASE": "otra frase distinta 1"})
+    result = run(
+        runner,
+        "keys",
+        "rotate",
+        "--holder",
+        "ana",
+        env={"FIELDAPP_CURRENT_PASSPHRASE": ADMIN_KEY, "FIELDAPP_PASSPHRASE": "otra frase distinta 1"},
+    )
     new_kid = re.search(r"\b([0-9a-f]{16})\b", result.output).group(1)
     with app.app_context():
         ana = users.find_user(db.session, "ana")

@@ -111,7 +111,10 @@ def test_admin_rotates_the_key_and_gets_a_recovery_kit_once(app, client, account
     mismatch = {"key_passphrase": "nueva clave 2027", "key_passphrase_again": "otra cosa 2027", "csrf_token": token}
     assert client.post("/dashboard/keys/rotate", data=mismatch).status_code == 422
     same = {"key_passphrase": "nueva clave 2027", "key_passphrase_again": "nueva clave 2027", "csrf_token": token}
+    assert client.post("/dashboard/keys/rotate", data=same).status_code == 403  # a login alone cannot rotate
+    same["current_key_passphrase"] = "clave del admin 99"
     page = client.post("/dashboard/keys/rotate", data=same).get_data(as_text=True)
+    assert "ana" in page.split("<h1>", 1)[1].split('<pre class="kit">')[0]  # named: she cannot read new reports
     phrase = " ".join(re.findall(r"<li>([a-z]+)</li>", page))
     kit = html.unescape(re.search(r'<pre class="kit">(.*?)</pre>', page, re.S).group(1)).encode()
     new_kid = crypto.kid_for(crypto.public_raw(crypto.open_recovery_kit(kit, phrase)))

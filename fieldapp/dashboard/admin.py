@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from ..config import Config
 from ..database import writing
-from ..errors import N_, Invalid
+from ..errors import N_, Invalid, TooManyAttempts
 from ..extensions import db
 from ..models import Role, User
 from ..services import audit, keys, users
 from . import bp
 from .auth import role_required
+from .reports import refused_key_passphrase
 from .setup import recovery_kit_context
 
 ADMIN = Role.ADMIN.value
@@ -72,9 +74,17 @@ def key_rotate(user: User):  # type: ignore[no-untyped-def]
     passphrase = request.form.get("key_passphrase", "")[:1024]
     if passphrase != request.form.get("key_passphrase_again", "")[:1024]:
         raise Invalid(N_("Las dos frases de paso de la clave no coinciden."))
+    current_passphrase = request.form.get("current_key_passphrase", "")[:1024]
+    try:
+        rotation = keys.prepare_rotation(db.session, user, current_passphrase, passphrase, config.kdf)
+    except (keys.WrongKeyPassphrase, TooManyAttempts) as exc:
+        status = refused_key_passphrase(user, exc)
+        return render_template(
+            "dashboard/keys.html", user=user, org_keys=keys.list_keys(db.session), error=exc.render(gettext)
+        ), status
+    name = user.username
     with writing(db.session):
-        new = keys.rotate(db.session, user, passphrase, config.kdf)
-        audit.record(db.session, user.username, "key_rotated", kid=new.key.kid)
-        kid = new.key.kid
-    kit = recovery_kit_context(new.private_der, kid, config)
-    return render_template("dashboard/key_rotated.html", user=user, **kit)
+        keys.store_managed_key(db.session, rotation.key, user)
+        audit.record(db.session, name, "key_rotated", kid=rotation.key.kid, left_out=rotation.left_out)
+    kit = recovery_kit_context(rotation.key.private_der, rotation.key.kid, config)
+    return render_template("dashboard/key_rotated.html", user=user, left_out=rotation.left_out, **kit)

@@ -12,7 +12,7 @@ from ..database import writing
 from ..errors import N_, DomainError, Invalid
 from ..extensions import db
 from ..models import ReferralTarget, ReportStatus, Role, User
-from ..services import audit, exports, forms, inbox, keys, stats, unlock
+from ..services import audit, exports, forms, inbox, keys, stats, unlock, users
 from . import bp
 from .auth import role_required
 
@@ -32,6 +32,16 @@ def _unlocked_keys(user: User):  # type: ignore[no-untyped-def]
         with writing(db.session):
             unlock.extend(db.session, held["id"])
     return opened.keys
+
+
+def refused_key_passphrase(user: User, refusal: DomainError) -> int:
+    """Record a refused key passphrase (counted against the account when it was wrong); the answer's status."""
+    name = user.username
+    with writing(db.session):
+        wrong = isinstance(refusal, keys.WrongKeyPassphrase)
+        wait = users.record_failure(db.session, user.id, "unlock") if wrong else 0
+        audit.record(db.session, name, "unlock_refused")
+    return 429 if wait or refusal.status == 429 else refusal.status
 
 
 def _parse_filters() -> inbox.Filters:
@@ -71,11 +81,11 @@ def unlock_reading(user: User):  # type: ignore[no-untyped-def]
     try:
         private_keys = keys.unlock(db.session, user, request.form.get("key_passphrase", "")[:1024])
     except DomainError as exc:
-        with writing(db.session):
-            audit.record(db.session, user.username, "unlock_refused")
-        return render_template("dashboard/unlock.html", user=user, offline=False, error=exc.render(gettext)), 403
+        status = refused_key_passphrase(user, exc)
+        return render_template("dashboard/unlock.html", user=user, offline=False, error=exc.render(gettext)), status
     with writing(db.session):
         unlock_id, key = unlock.start(db.session, user, private_keys)
+        users.record_success(db.session, user, "unlock")
         audit.record(db.session, user.username, "unlock")
     session["unlock"] = {"id": unlock_id, "key": base64.urlsafe_b64encode(key).decode()}
     return redirect(url_for("dashboard.report_list"))

@@ -35,13 +35,13 @@ def login():  # type: ignore[no-untyped-def]
         user = users.check_login(db.session, username, request.form.get("passphrase", "")[:1024], config.kdf)
     except users.LoginRefused as refused:
         with writing(db.session):  # the failure count and any lock are kept even though the login is refused
-            counted = users.record_login_failure(db.session, refused.user_id) if refused.user_id else 0
+            counted = users.record_failure(db.session, refused.user_id, "login") if refused.user_id else 0
             wait = refused.wait_seconds or counted
             audit.record(db.session, username.strip().lower() or "-", "login_refused", wait_seconds=wait)
         status = 429 if wait else 401
         return render_template("dashboard/login.html", error=refused.render(gettext), username=username), status
     with writing(db.session):
-        users.record_login_success(db.session, user)
+        users.record_success(db.session, user, "login")
         audit.record(db.session, user.username, "login")
     log_in(user)
     return redirect(_safe_next(request.args.get("next")))

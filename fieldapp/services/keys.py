@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import crypto
-from ..errors import N_, Conflict, Forbidden, Invalid, NotFound
+from ..errors import N_, Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from ..models import KeyGrant, OrgKey, Role, User, today
-from .users import check_passphrase
+from .users import check_passphrase, seconds_to_wait
 
 KEY_HOLDER_ROLES = {Role.ADMIN.value, Role.SUPERVISOR.value}
 
@@ -103,9 +103,6 @@ def create_managed_key(session: Session, holder: User, passphrase: str, kdf: cry
     return store_managed_key(session, prepare_managed_key(holder.role, passphrase, kdf), holder)
 
 
-rotate = create_managed_key  # rotation is a new current key; older keys stay for opening older reports
-
-
 @dataclass(frozen=True)
 class PreparedImport:
     public_key: bytes
@@ -146,12 +143,23 @@ def import_pem(
     return store_import(session, prepare_import(pem, holder.role if holder else None, passphrase, kdf), holder)
 
 
+class WrongKeyPassphrase(Forbidden):
+    """A key passphrase that opens nothing: counted against the account, like a failed login."""
+
+
+def _may_try_key_passphrase(user: User) -> None:
+    if wait := seconds_to_wait(user, "unlock"):
+        raise TooManyAttempts(N_("Demasiados intentos fallidos. Espere %(seconds)s segundos."), seconds=wait)
+
+
 def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.EllipticCurvePrivateKey]:
     """Every private key of `user` that this passphrase opens, unwrapped in memory only.
 
     A holder may keep keys under different passphrases (say, a rotation under a new one): each opens its
-    own. A passphrase that opens none is refused.
+    own. A passphrase that opens none is refused (WrongKeyPassphrase, for the caller to count); an account
+    with too many recent failures waits (TooManyAttempts) before its passphrase is even tried.
     """
+    _may_try_key_passphrase(user)
     grants = list(
         session.scalars(select(KeyGrant).where(KeyGrant.user_id == user.id).options(selectinload(KeyGrant.key)))
     )
@@ -165,8 +173,46 @@ def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.Ellipt
             continue
         keys[grant.key.kid] = crypto.load_private_key(der)
     if not keys:
-        raise Forbidden(N_("La frase de paso de la clave no es correcta."))
+        raise WrongKeyPassphrase(N_("La frase de paso de la clave no es correcta."))
     return keys
+
+
+@dataclass(frozen=True)
+class PreparedRotation:
+    key: PreparedKey
+    left_out: list[str]  # other holders of the current key: they cannot read new reports until it is granted
+
+
+def prepare_rotation(
+    session: Session, admin: User, current_passphrase: str, new_passphrase: str, kdf: crypto.KdfParams
+) -> PreparedRotation:
+    """A new current key, for an admin who opens the current one with its passphrase in this same request.
+
+    A logged-in session alone is not enough: whoever rotates decides what every phone seals to next. In
+    offline custody the server holds no private key, and the new key must be made offline and imported.
+    """
+    if admin.role != Role.ADMIN.value:
+        raise Forbidden(N_("Solo un administrador puede rotar la clave."))
+    current = session.scalar(select(OrgKey).where(OrgKey.current.is_(True)).options(selectinload(OrgKey.grants)))
+    if current is None:
+        raise Conflict(N_("No hay clave actual: créela con fieldapp keys create."))
+    if not current.grants:
+        raise Conflict(
+            N_(
+                "La clave actual está en custodia fuera de línea: cree la nueva fuera de este servidor e importe "
+                "su clave pública con fieldapp keys import."
+            )
+        )
+    own = next((grant for grant in current.grants if grant.user_id == admin.id), None)
+    if own is None:
+        raise Forbidden(N_("Solo quien tiene la clave actual puede rotarla."))
+    _may_try_key_passphrase(admin)
+    try:
+        crypto.unwrap_private_key(own.wrapped_private_key, current.kid, current_passphrase)
+    except crypto.UnwrapError as exc:
+        raise WrongKeyPassphrase(N_("La frase de paso de la clave actual no es correcta.")) from exc
+    left_out = sorted(grant.user.username for grant in current.grants if grant.user_id != admin.id)
+    return PreparedRotation(prepare_managed_key(admin.role, new_passphrase, kdf), left_out)
 
 
 def prepare_grant(

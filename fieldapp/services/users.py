@@ -122,12 +122,10 @@ def check_login(session: Session, username: str, passphrase: str, kdf: KdfParams
     """The user, or LoginRefused; the same answer for a wrong name.
 
     It only reads: the slow passphrase check runs outside any write, and the caller records the outcome
-    with record_login_failure or record_login_success in a short write of its own.
+    with record_failure or record_success in a short write of its own.
     """
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = math.ceil((user.locked_until - now).total_seconds())
+    if user is not None and (wait := seconds_to_wait(user, "login")):
         raise LoginRefused(N_("Demasiados intentos fallidos. Espere %(seconds)s segundos."), wait, seconds=wait)
     if user is None or user.disabled_on is not None:
         hash_passphrase(passphrase, kdf)  # as slow as a real check, so that names cannot be probed by timing
@@ -137,22 +135,38 @@ def check_login(session: Session, username: str, passphrase: str, kdf: KdfParams
     return user
 
 
-def record_login_failure(session: Session, user_id: int) -> int:
-    """Count one more failure for the account; returns how long its logins now wait (seconds)."""
-    session.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))
-    failures = session.scalar(select(User.failed_logins).where(User.id == user_id)) or 0
+# Each kind of secret has its own count of consecutive failures and its own wait, per account.
+_ATTEMPTS = {
+    "login": (User.failed_logins, User.locked_until),
+    "unlock": (User.failed_unlocks, User.unlock_locked_until),
+}
+
+
+def seconds_to_wait(user: User, kind: str) -> int:
+    """How long this account must wait before its next attempt of this kind (0: it may try now)."""
+    until = getattr(user, _ATTEMPTS[kind][1].key)
+    now = utcnow()
+    return math.ceil((until - now).total_seconds()) if until is not None and until > now else 0
+
+
+def record_failure(session: Session, user_id: int, kind: str) -> int:
+    """Count one more failure of this kind for the account; returns how long it now waits (seconds)."""
+    failures_column, until_column = _ATTEMPTS[kind]
+    session.execute(update(User).where(User.id == user_id).values({failures_column: failures_column + 1}))
+    failures = session.scalar(select(failures_column).where(User.id == user_id)) or 0
     wait = lock_seconds(failures)
     if wait:
         session.execute(
-            update(User).where(User.id == user_id).values(locked_until=utcnow() + dt.timedelta(seconds=wait))
+            update(User).where(User.id == user_id).values({until_column: utcnow() + dt.timedelta(seconds=wait)})
         )
     return wait
 
 
-def record_login_success(session: Session, user: User) -> None:
-    if user.failed_logins or user.locked_until is not None:
-        user.failed_logins = 0
-        user.locked_until = None
+def record_success(session: Session, user: User, kind: str) -> None:
+    failures_column, until_column = _ATTEMPTS[kind]
+    if getattr(user, failures_column.key) or getattr(user, until_column.key) is not None:
+        setattr(user, failures_column.key, 0)
+        setattr(user, until_column.key, None)
 
 
 def find_user_by_id(session: Session, user_id: int) -> User | None:
@@ -182,6 +196,6 @@ def disable_user(session: Session, user_id: int, by: User) -> User:
 
 def clear_lock(session: Session, user_id: int) -> User:
     user = _by_id(session, user_id)
-    user.failed_logins = 0
-    user.locked_until = None
+    record_success(session, user, "login")
+    record_success(session, user, "unlock")
     return user
