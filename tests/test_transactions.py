@@ -37,31 +37,21 @@ def write_lock_is_free(path: Path) -> bool:
         other.close()
 
 
-@pytest.fixture
-def sqlite_app(tmp_path):  # type: ignore[no-untyped-def]
-    from fieldapp import create_app
-
-    from .conftest import make_config
-
-    application = create_app(make_config(tmp_path))
-    with application.app_context():
-        db.create_all()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # its write lock is the subject
 
 
-def test_a_read_in_a_request_leaves_the_write_lock_free(sqlite_app) -> None:
-    path = _sqlite_path(sqlite_app)
-    with sqlite_app.test_request_context("/dashboard/"):
+@SQLITE_ONLY
+def test_a_read_in_a_request_leaves_the_write_lock_free(app) -> None:
+    path = _sqlite_path(app)
+    with app.test_request_context("/dashboard/"):
         db.session.scalar(select(User.id).limit(1))
         assert db.session().in_transaction()
         assert write_lock_is_free(path)
 
 
-def test_a_write_that_does_not_say_so_fails_in_a_request(sqlite_app) -> None:
-    with sqlite_app.test_request_context("/dashboard/"):
+@SQLITE_ONLY
+def test_a_write_that_does_not_say_so_fails_in_a_request(app) -> None:
+    with app.test_request_context("/dashboard/"):
         db.session.add(Team(name="Puno"))
         with pytest.raises(OperationalError, match="readonly"):
             db.session.flush()
@@ -71,9 +61,10 @@ def test_a_write_that_does_not_say_so_fails_in_a_request(sqlite_app) -> None:
         assert db.session.scalar(select(Team.name)) == "Puno"
 
 
-def test_writing_holds_the_lock_only_inside_its_block(sqlite_app) -> None:
-    path = _sqlite_path(sqlite_app)
-    with sqlite_app.test_request_context("/"):
+@SQLITE_ONLY
+def test_writing_holds_the_lock_only_inside_its_block(app) -> None:
+    path = _sqlite_path(app)
+    with app.test_request_context("/"):
         with writing(db.session):
             devices.create_team(db.session, "Loreto")
             assert not write_lock_is_free(path)
