@@ -365,14 +365,20 @@ def _holder(username: str):  # type: ignore[no-untyped-def]
     return users.find_user(db.session, username)
 
 
-def _store_new_key(
-    user, prepared: keys.PreparedKey, action: str, said: list[str], recovery_file: str | None, **detail
-) -> None:  # type: ignore[no-untyped-def]
-    """Store a prepared key as current; its kit's file is written before anything is said."""
+def _store_new_key(  # type: ignore[no-untyped-def]
+    user,
+    prepared: keys.PreparedKey,
+    store: Callable[[], object],
+    action: str,
+    said: list[str],
+    recovery_file: str | None,
+    **detail,
+) -> None:
+    """Store a prepared key as current with `store`; its kit's file is written before anything is said."""
     kit = _RecoveryKit(prepared.private_der, prepared.kid, recovery_file)
     try:
         with writing(db.session):
-            keys.store_managed_key(db.session, prepared, user)
+            store()
             audit.record(db.session, user.username, action, kid=prepared.kid, **detail)
     except BaseException:
         kit.discard()
@@ -394,8 +400,9 @@ def keys_create(holder: str, recovery_file: str | None) -> None:
         _("Frase de paso de la clave para %(name)s", name=user.username), "FIELDAPP_PASSPHRASE", confirm=True
     )
     prepared = keys.prepare_managed_key(user.role, passphrase, _config().kdf)
+    said = [_("Clave creada: %(kid)s (actual)", kid=prepared.kid)]
     _store_new_key(
-        user, prepared, "key_created", [_("Clave creada: %(kid)s (actual)", kid=prepared.kid)], recovery_file
+        user, prepared, lambda: keys.store_managed_key(db.session, prepared, user), "key_created", said, recovery_file
     )
 
 
@@ -418,11 +425,22 @@ def keys_rotate(holder: str, recovery_file: str | None) -> None:
         with writing(db.session):
             users.record_failure(db.session, user.id, "unlock")
         raise
-    said = [_("Nueva clave actual: %(kid)s", kid=rotation.key.kid)] + [
+    said = [_("Nueva clave actual: %(kid)s", kid=rotation.key.kid)]
+    said += [_("%(name)s la recibirá en su próximo desbloqueo.", name=name) for name in rotation.waiting]
+    said += [
         _("%(name)s no podrá leer los informes nuevos hasta que se le entregue la clave (fieldapp keys grant).", name=n)
         for n in rotation.left_out
     ]
-    _store_new_key(user, rotation.key, "key_rotated", said, recovery_file, left_out=rotation.left_out)
+    _store_new_key(
+        user,
+        rotation.key,
+        lambda: keys.store_rotation(db.session, user, rotation),
+        "key_rotated",
+        said,
+        recovery_file,
+        waiting=rotation.waiting,
+        left_out=rotation.left_out,
+    )
 
 
 @keys_group.command("import")
@@ -472,7 +490,7 @@ def keys_grant(to_user: str, as_user: str, kid: str | None) -> None:
     with writing(db.session):
         granted = keys.store_grants(db.session, grantee, wrapped)
         audit.record(db.session, names[0], "key_granted", to=names[1], kids=[k.kid for k in granted])
-    for key_id in wrapped:
+    for key_id in wrapped.wrapped:
         click.echo(_("Clave %(kid)s entregada a %(name)s", kid=key_id, name=names[1]))
 
 
@@ -519,7 +537,12 @@ def export(as_user: str, fmt: str, out_path: str) -> None:
     if target.is_relative_to(_config().instance_path):
         raise click.ClickException(_("No se escriben informes descifrados dentro de la carpeta de instancia."))
     user = _holder(as_user)
-    private_keys = keys.unlock(db.session, user, _secret(_("Frase de paso de la clave"), "FIELDAPP_PASSPHRASE"))
+    opened = keys.prepare_unlock(
+        db.session, user, _secret(_("Frase de paso de la clave"), "FIELDAPP_PASSPHRASE"), _config().kdf
+    )
+    with writing(db.session):
+        keys.store_unlock(db.session, user, opened)
+    private_keys = opened.keys
     total = exports.count_reports(db.session)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     count = 0

@@ -373,6 +373,31 @@ def unwrap_private_key(wrapped: str, kid: str, passphrase: str) -> bytes:
     return der
 
 
+def seal_key_to_holder(pkcs8_der: bytes, kid: str, holder_pub: bytes) -> str:
+    """An organisation private key sealed to one holder's own public key (a pending grant), as JSON text.
+
+    The report envelope carries it; its rid names the organisation key, so the sealed key cannot pass for
+    another one.
+    """
+    doc = {"kid": kid, "pkcs8": b64u_encode(pkcs8_der)}
+    return json.dumps(seal_document(doc, holder_pub, rid=f"grant:{kid}"))
+
+
+def open_key_for_holder(sealed: str, kid: str, holder_private: ec.EllipticCurvePrivateKey) -> bytes:
+    """The organisation private key `kid` from a pending grant; UnwrapError if it is not exactly that key."""
+    try:
+        envelope = json.loads(sealed)
+        if envelope.get("rid") != f"grant:{kid}":
+            raise UnwrapError("the pending grant names another key")
+        doc = open_envelope(envelope, {kid_for(public_raw(holder_private)): holder_private})
+        der = b64u_decode(doc["pkcs8"])
+        if doc.get("kid") != kid or kid_for(public_raw(der)) != kid:
+            raise UnwrapError("the pending grant does not hold its key")
+        return der
+    except (ValueError, KeyError, TypeError, AttributeError, EnvelopeError) as exc:
+        raise UnwrapError("damaged pending grant") from exc
+
+
 # ---------------------------------------------------------------- recovery kits
 
 RECOVERY_FORMAT = "fieldapp-recovery"

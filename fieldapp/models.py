@@ -109,6 +109,7 @@ class OrgKey(db.Model):
     retired_on: Mapped[dt.date | None] = mapped_column(Date)
 
     grants: Mapped[list[KeyGrant]] = relationship(back_populates="key", cascade="all, delete-orphan")
+    pending: Mapped[list[PendingGrant]] = relationship(back_populates="key", cascade="all, delete-orphan")
 
     @property
     def mode(self) -> str:
@@ -128,6 +129,38 @@ class KeyGrant(db.Model):
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)
 
     key: Mapped[OrgKey] = relationship(back_populates="grants")
+    user: Mapped[User] = relationship()
+
+
+class HolderKey(db.Model):
+    """A key holder's own P-256 key pair, its private half wrapped under the holder's key passphrase.
+
+    A new organisation key is sealed to it as a pending grant, so a rotation reaches every holder without
+    anyone else knowing their passphrase; their next unlock completes it.
+    """
+
+    __tablename__ = "holder_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(65))
+    wrapped_private_key: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
+class PendingGrant(db.Model):
+    """An organisation private key sealed to a holder's key pair, waiting for that holder's next unlock."""
+
+    __tablename__ = "pending_grants"
+    __table_args__ = (UniqueConstraint("key_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("org_keys.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sealed_private_key: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+    key: Mapped[OrgKey] = relationship(back_populates="pending")
     user: Mapped[User] = relationship()
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import delete, select, update
 
+from fieldapp import crypto
 from fieldapp.extensions import db
-from fieldapp.models import AuditEvent, OrgKey, User
+from fieldapp.models import AuditEvent, HolderKey, OrgKey, PendingGrant, User
 from fieldapp.services import keys, users
 
 from .conftest import FAST_KDF, KEY_PASSPHRASE, LOGIN_PASSPHRASE, Org
@@ -44,14 +47,62 @@ def test_rotation_needs_the_current_key_opened_in_the_same_request(app, client, 
         ana = users.find_user(db.session, "ana")
         assert set(keys.unlock(db.session, ana, NEW_KEY)) == {new_kid}
         details = [json.loads(e.detail) for e in db.session.scalars(select(AuditEvent)) if e.action == "key_rotated"]
-    assert details == [{"kid": new_kid, "left_out": []}]
+    assert details == [{"kid": new_kid, "left_out": [], "waiting": []}]
 
 
-def test_rotation_names_the_holders_who_will_not_read_new_reports(app, client, inbox_org) -> None:  # noqa: F811
+def test_every_other_holder_gets_the_new_key_at_their_next_unlock(app, client, org: Org, inbox_org) -> None:  # noqa: F811
+    """Nobody else's passphrase is needed: the new key waits for sara sealed to her own key pair."""
+    login(client, "ana")
+    page = rotate(client, KEY_PASSPHRASE).get_data(as_text=True)
+    assert "sara" in page.split("<h1>", 1)[1].split('<pre class="kit">')[0] and 'role="alert"' not in page
+    [new_kid] = current_kids(app)
+    with app.app_context():
+        pending = db.session.scalars(select(PendingGrant)).all()
+        assert [(p.user.username, p.key.kid) for p in pending] == [("sara", new_kid)]
+        assert SUPERVISOR_KEY not in pending[0].sealed_private_key and "pkcs8" not in pending[0].sealed_private_key
+        pub = db.session.scalar(select(OrgKey.public_key).where(OrgKey.kid == new_kid))
+    rid = str(uuid.uuid4())
+    envelope = crypto.seal_document({"form": "trafficking-report", "form_version": 1, "answers": {}}, pub, rid)
+    stored = client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers)
+    assert stored.json["results"][0]["status"] == "stored"
+    supervisor = app.test_client()
+    login(supervisor, "sara")
+    assert unlock(supervisor).status_code == 302  # her usual passphrase: the pending grant completes
+    assert supervisor.get(f"/dashboard/reports/{rid}").status_code == 200
+    with app.app_context():
+        assert db.session.scalars(select(PendingGrant)).all() == []
+        sara = users.find_user(db.session, "sara")
+        assert set(keys.unlock(db.session, sara, SUPERVISOR_KEY)) >= {new_kid}  # now an ordinary grant
+
+
+def test_a_holder_without_a_key_pair_is_named_as_left_out(app, client, inbox_org) -> None:  # noqa: F811
+    with app.app_context():
+        sara_id = users.find_user(db.session, "sara").id
+        db.session.execute(delete(HolderKey).where(HolderKey.user_id == sara_id))  # as before key pairs existed
+        db.session.commit()
     login(client, "ana")
     page = rotate(client, KEY_PASSPHRASE).get_data(as_text=True)
     warning = re.search(r'<p role="alert">(.*?)</p>', page, re.S).group(1)
     assert "sara" in warning and "ana" not in warning
+    with app.app_context():
+        assert db.session.scalars(select(PendingGrant)).all() == []
+
+
+def test_a_damaged_or_misdirected_pending_grant_opens_nothing() -> None:
+    holder, other = crypto.generate_private_key(), crypto.generate_private_key()
+    org, decoy = crypto.generate_private_key(), crypto.generate_private_key()
+    kid, decoy_kid = crypto.kid_for(crypto.public_raw(org)), crypto.kid_for(crypto.public_raw(decoy))
+    sealed = crypto.seal_key_to_holder(org, kid, crypto.public_raw(holder))
+    assert crypto.open_key_for_holder(sealed, kid, crypto.load_private_key(holder)) == org
+    for bad, key_id, private in (
+        (sealed, kid, other),  # not this holder's
+        (sealed, decoy_kid, holder),  # claimed for another key
+        (crypto.seal_key_to_holder(decoy, kid, crypto.public_raw(holder)), kid, holder),  # carries the wrong key
+        (sealed[:-20] + "}", kid, holder),
+        ("[]", kid, holder),
+    ):
+        with pytest.raises(crypto.UnwrapError):
+            crypto.open_key_for_holder(bad, key_id, crypto.load_private_key(private))
 
 
 def test_offline_custody_cannot_be_turned_managed_by_a_rotation(app, client, runner) -> None:

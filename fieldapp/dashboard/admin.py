@@ -84,7 +84,11 @@ def key_rotate(user: User):  # type: ignore[no-untyped-def]
         ), status
     name = user.username
     with writing(db.session):
-        keys.store_managed_key(db.session, rotation.key, user)
-        audit.record(db.session, name, "key_rotated", kid=rotation.key.kid, left_out=rotation.left_out)
+        keys.store_rotation(db.session, user, rotation)
+        audit.record(
+            db.session, name, "key_rotated", kid=rotation.key.kid, waiting=rotation.waiting, left_out=rotation.left_out
+        )
     kit = recovery_kit_context(rotation.key.private_der, rotation.key.kid, config)
-    return render_template("dashboard/key_rotated.html", user=user, left_out=rotation.left_out, **kit)
+    return render_template(
+        "dashboard/key_rotated.html", user=user, waiting=rotation.waiting, left_out=rotation.left_out, **kit
+    )

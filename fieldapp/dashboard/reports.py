@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from flask import Response, redirect, render_template, request, session, stream_with_context, url_for
+from flask import Response, current_app, redirect, render_template, request, session, stream_with_context, url_for
 from flask_babel import gettext
 
+from ..config import Config
 from ..database import writing
 from ..errors import N_, DomainError, Invalid
 from ..extensions import db
@@ -78,15 +79,17 @@ def unlock_reading(user: User):  # type: ignore[no-untyped-def]
         return render_template("dashboard/unlock.html", user=user, offline=True, error="")
     if request.method == "GET":
         return render_template("dashboard/unlock.html", user=user, offline=False, error="")
+    config: Config = current_app.config["FIELDAPP"]
     try:
-        private_keys = keys.unlock(db.session, user, request.form.get("key_passphrase", "")[:1024])
+        opened = keys.prepare_unlock(db.session, user, request.form.get("key_passphrase", "")[:1024], config.kdf)
     except DomainError as exc:
         status = refused_key_passphrase(user, exc)
         return render_template("dashboard/unlock.html", user=user, offline=False, error=exc.render(gettext)), status
     with writing(db.session):
-        unlock_id, key = unlock.start(db.session, user, private_keys)
+        completed = keys.store_unlock(db.session, user, opened)
+        unlock_id, key = unlock.start(db.session, user, opened.keys)
         users.record_success(db.session, user, "unlock")
-        audit.record(db.session, user.username, "unlock")
+        audit.record(db.session, user.username, "unlock", **({"pending_completed": completed} if completed else {}))
     session["unlock"] = {"id": unlock_id, "key": base64.urlsafe_b64encode(key).decode()}
     return redirect(url_for("dashboard.report_list"))
 

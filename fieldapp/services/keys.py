@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import crypto
 from ..errors import N_, Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
-from ..models import KeyGrant, OrgKey, Role, User, today
+from ..models import HolderKey, KeyGrant, OrgKey, PendingGrant, Role, User, today
 from .users import check_passphrase, seconds_to_wait
 
 KEY_HOLDER_ROLES = {Role.ADMIN.value, Role.SUPERVISOR.value}
@@ -45,6 +45,31 @@ def _check_holder(user: User) -> None:
 def _check_holder_role(role: str) -> None:
     if role not in KEY_HOLDER_ROLES:
         raise Forbidden(N_("Solo un administrador o un supervisor puede tener la clave de la organización."))
+
+
+@dataclass(frozen=True)
+class PreparedHolderKey:
+    """A holder's own key pair, its private half already wrapped under the holder's key passphrase."""
+
+    public_key: bytes
+    wrapped: str
+
+
+def prepare_holder_key(passphrase: str, kdf: crypto.KdfParams) -> PreparedHolderKey:
+    der = crypto.generate_private_key()
+    pub = crypto.public_raw(der)
+    return PreparedHolderKey(pub, crypto.wrap_private_key(der, crypto.kid_for(pub), passphrase, kdf))
+
+
+def _holder_key(session: Session, user_id: int) -> HolderKey | None:
+    return session.scalar(select(HolderKey).where(HolderKey.user_id == user_id))
+
+
+def _store_holder_key(session: Session, user: User, prepared: PreparedHolderKey | None) -> None:
+    """Keep a holder's first key pair; one made by a concurrent request already is kept instead."""
+    if prepared is not None and _holder_key(session, user.id) is None:
+        session.add(HolderKey(user_id=user.id, public_key=prepared.public_key, wrapped_private_key=prepared.wrapped))
+        session.flush()
 
 
 def _find_by_kid(session: Session, kid: str) -> OrgKey | None:
@@ -180,7 +205,10 @@ def unlock(session: Session, user: User, passphrase: str) -> dict[str, ec.Ellipt
 @dataclass(frozen=True)
 class PreparedRotation:
     key: PreparedKey
-    left_out: list[str]  # other holders of the current key: they cannot read new reports until it is granted
+    pending: dict[int, str]  # user id -> the new key sealed to that holder's key pair, for their next unlock
+    waiting: list[str]  # holders who get the new key at their next unlock
+    left_out: list[str]  # holders with no key pair yet: they need `fieldapp keys grant` to read new reports
+    holder_key: PreparedHolderKey | None  # the rotating admin's first key pair, if they had none
 
 
 def prepare_rotation(
@@ -211,8 +239,85 @@ def prepare_rotation(
         crypto.unwrap_private_key(own.wrapped_private_key, current.kid, current_passphrase)
     except crypto.UnwrapError as exc:
         raise WrongKeyPassphrase(N_("La frase de paso de la clave actual no es correcta.")) from exc
-    left_out = sorted(grant.user.username for grant in current.grants if grant.user_id != admin.id)
-    return PreparedRotation(prepare_managed_key(admin.role, new_passphrase, kdf), left_out)
+    new_key = prepare_managed_key(admin.role, new_passphrase, kdf)
+    pending: dict[int, str] = {}
+    waiting, left_out = [], []
+    for grant in sorted(current.grants, key=lambda g: g.user.username):
+        if grant.user_id == admin.id or grant.user.disabled_on is not None:
+            continue
+        holder_key = _holder_key(session, grant.user_id)
+        if holder_key is None:
+            left_out.append(grant.user.username)
+            continue
+        pending[grant.user_id] = crypto.seal_key_to_holder(new_key.private_der, new_key.kid, holder_key.public_key)
+        waiting.append(grant.user.username)
+    own_pair = None if _holder_key(session, admin.id) else prepare_holder_key(new_passphrase, kdf)
+    return PreparedRotation(new_key, pending, waiting, left_out, own_pair)
+
+
+def store_rotation(session: Session, admin: User, rotation: PreparedRotation) -> NewKey:
+    """The new current key, held by the admin who rotated and pending for every other holder with a key pair."""
+    new = store_managed_key(session, rotation.key, admin)
+    for user_id, sealed in rotation.pending.items():
+        session.add(PendingGrant(key_id=new.key.id, user_id=user_id, sealed_private_key=sealed))
+    _store_holder_key(session, admin, rotation.holder_key)
+    session.flush()
+    return new
+
+
+@dataclass(frozen=True)
+class PreparedUnlock:
+    keys: dict[str, ec.EllipticCurvePrivateKey]
+    completed: dict[int, str]  # pending grant id -> its key wrapped under the passphrase just typed
+    holder_key: PreparedHolderKey | None  # the holder's first key pair, made now
+
+
+def prepare_unlock(session: Session, user: User, passphrase: str, kdf: crypto.KdfParams) -> PreparedUnlock:
+    """Every key this passphrase opens, pending grants included (their keys wrapped anew under it). Reads
+    and derives only; store_unlock keeps what it made, in a short write."""
+    private_keys = unlock(session, user, passphrase)
+    holder_key = _holder_key(session, user.id)
+    if holder_key is None:  # from now on a rotation can reach this holder
+        return PreparedUnlock(private_keys, {}, prepare_holder_key(passphrase, kdf))
+    holder_kid = crypto.kid_for(holder_key.public_key)
+    try:
+        holder_der = crypto.unwrap_private_key(holder_key.wrapped_private_key, holder_kid, passphrase)
+    except crypto.UnwrapError:
+        return PreparedUnlock(private_keys, {}, None)  # the key pair is under another of the holder's passphrases
+    holder_private = crypto.load_private_key(holder_der)
+    completed: dict[int, str] = {}
+    pending = session.scalars(
+        select(PendingGrant).where(PendingGrant.user_id == user.id).options(selectinload(PendingGrant.key))
+    )
+    for grant in pending:
+        try:
+            der = crypto.open_key_for_holder(grant.sealed_private_key, grant.key.kid, holder_private)
+        except crypto.UnwrapError:
+            continue  # damaged: it stays, and the keys page shows it pending
+        completed[grant.id] = crypto.wrap_private_key(der, grant.key.kid, passphrase, kdf)
+        private_keys[grant.key.kid] = crypto.load_private_key(der)
+    return PreparedUnlock(private_keys, completed, None)
+
+
+def store_unlock(session: Session, user: User, prepared: PreparedUnlock) -> int:
+    """Turn completed pending grants into grants and keep a new key pair; returns how many were completed."""
+    done = 0
+    for grant_id, wrapped in prepared.completed.items():
+        grant = session.get(PendingGrant, grant_id)
+        if grant is None:
+            continue  # another of the holder's sessions completed it first
+        _store_grant(session, grant.key, user, wrapped)
+        session.delete(grant)
+        done += 1
+    _store_holder_key(session, user, prepared.holder_key)
+    session.flush()
+    return done
+
+
+@dataclass(frozen=True)
+class PreparedGrant:
+    wrapped: dict[str, str]  # kid -> the key wrapped under the grantee's passphrase
+    holder_key: PreparedHolderKey | None  # the grantee's first key pair, under the same passphrase
 
 
 def prepare_grant(
@@ -223,8 +328,8 @@ def prepare_grant(
     grantee_passphrase: str,
     kdf: crypto.KdfParams,
     kid: str | None = None,
-) -> dict[str, str]:
-    """An admin who holds keys wraps them for another holder: kid -> wrapped key. It reads and derives only."""
+) -> PreparedGrant:
+    """An admin who holds keys wraps them for another holder. It reads and derives only."""
     if granter.role != Role.ADMIN.value:
         raise Forbidden(N_("Solo un administrador puede entregar la clave a otra persona."))
     _check_holder(grantee)
@@ -234,15 +339,18 @@ def prepare_grant(
         if kid not in unlocked:
             raise NotFound(N_("El usuario «%(name)s» no tiene la clave %(kid)s."), name=granter.username, kid=kid)
         unlocked = {kid: unlocked[kid]}
-    return {
+    wrapped = {
         key_id: crypto.wrap_private_key(crypto.private_der(private), key_id, grantee_passphrase, kdf)
         for key_id, private in unlocked.items()
     }
+    own_pair = None if _holder_key(session, grantee.id) else prepare_holder_key(grantee_passphrase, kdf)
+    return PreparedGrant(wrapped, own_pair)
 
 
-def store_grants(session: Session, grantee: User, wrapped: dict[str, str]) -> list[OrgKey]:
+def store_grants(session: Session, grantee: User, prepared: PreparedGrant) -> list[OrgKey]:
     granted = []
-    for key_id, wrapped_key in wrapped.items():
+    _store_holder_key(session, grantee, prepared.holder_key)
+    for key_id, wrapped_key in prepared.wrapped.items():
         key = _find_by_kid(session, key_id)
         if key is None:
             raise NotFound(N_("No existe la clave %(kid)s."), kid=key_id)
