@@ -1,4 +1,4 @@
-"""crypto.py against the independent known-answer vectors, and key custody round trips."""
+"""fieldapp.crypto against the independent known-answer vectors, and key custody round trips."""
 
 from __future__ import annotations
 
