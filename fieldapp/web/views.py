@@ -12,7 +12,9 @@ from .precache import service_worker_source
 
 @bp.get("/")
 def shell():  # type: ignore[no-untyped-def]
-    return render_template("app.html")
+    # The languages on offer, for the picker before the phone is enrolled (bootstrap brings them after).
+    languages = [{"code": e.code, "name": e.name, "direction": e.direction} for e in i18n.language_entries()]
+    return render_template("app.html", languages=languages)
 
 
 @bp.get("/sw.js")
