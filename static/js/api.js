@@ -20,50 +20,68 @@ export function setLanguage(code) {
   language = code || null;
 }
 
-async function call(method, path, { token, body, timeoutMs = 60000 } = {}) {
+// Uploads wait for the body to cross the slowest link the phones meet, not a fixed two minutes.
+const UPLOAD_BASE_MS = 15000; // connecting and the server's work, on a bad signal
+const SLOWEST_LINK_BYTES_PER_S = 2048; // a weak 2G link
+const UPLOAD_MAX_MS = 5 * 60 * 1000;
+
+export function uploadTimeoutMs(bytes) {
+  return Math.min(UPLOAD_MAX_MS, Math.round(UPLOAD_BASE_MS + (bytes / SLOWEST_LINK_BYTES_PER_S) * 1000));
+}
+
+// `body` is JSON text; `signal` lets the caller give up (the connection came back, the worker pressed "Enviar ahora").
+async function call(method, path, { token, body, timeoutMs = 60000, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (language) headers["Accept-Language"] = language === "es" ? "es" : `${language}, es;q=0.5`;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  const giveUp = () => abort.abort();
+  // The timer and the caller's signal cover the answer's body too: a body held back stalls like no answer.
+  const timer = setTimeout(giveUp, timeoutMs);
+  signal?.addEventListener("abort", giveUp);
+  if (signal?.aborted) giveUp();
   let response;
+  let payload = null;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body,
       signal: abort.signal,
       cache: "no-store",
       credentials: "omit",
       referrerPolicy: "no-referrer",
     });
+    try {
+      payload = await response.json();
+    } catch (error) {
+      if (abort.signal.aborted) throw error;
+      payload = null; // a proxy's HTML error page, or a body cut off
+    }
   } catch (error) {
     throw new NetworkError(String(error));
   } finally {
     clearTimeout(timer);
-  }
-  let payload = null;
-  try {
-    payload = await response.json();
-  } catch {
-    payload = null; // a proxy's HTML error page, or a body cut off
+    signal?.removeEventListener("abort", giveUp);
   }
   if (!response.ok) throw new ApiError(response.status, payload);
   if (payload === null) throw new NetworkError("answer could not be read");
   return payload;
 }
 
-export function enroll(code) {
-  return call("POST", "/api/v1/enroll", { body: { code } });
+// `enrollmentId` is made once per code tried: the same pair again after a lost answer gets the same phone.
+export function enroll(code, enrollmentId) {
+  return call("POST", "/api/v1/enroll", { body: JSON.stringify({ code, enrollment_id: enrollmentId }) });
 }
 
 export function bootstrap(token) {
   return call("GET", "/api/v1/bootstrap", { token });
 }
 
-export function postReports(token, envelopes) {
-  return call("POST", "/api/v1/reports", { token, body: { reports: envelopes }, timeoutMs: 120000 });
+export function postReports(token, envelopes, { signal } = {}) {
+  const body = JSON.stringify({ reports: envelopes });
+  return call("POST", "/api/v1/reports", { token, body, timeoutMs: uploadTimeoutMs(body.length), signal });
 }
 
 // A language's compiled catalog (msgid -> translation); the service worker serves it offline.

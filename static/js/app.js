@@ -2,10 +2,12 @@
 // Saved reports are sealed at once; only envelopes reach storage, and nothing here can read them back.
 
 import * as api from "./api.js";
-import { b64uDecode, sealDocument } from "./crypto.js";
+import { b64uDecode, b64uEncode, sealDocument } from "./crypto.js";
 import * as db from "./db.js";
 import { currentLocale, formatDate, setCatalog, t, tn } from "./i18n.js";
 import { createOutbox, localDate } from "./outbox.js";
+import { askToConfirm, dismissQuestion } from "./ui/confirm.js";
+import { el, present } from "./ui/el.js";
 import { buildForm, collectAnswers, validateForm } from "./ui/form.js";
 import { canScanQr, scanQr } from "./ui/scanner.js";
 
@@ -16,36 +18,28 @@ const status = {
   progress: null, // { sent, total } while a sync runs
   syncing: false,
   problem: "", // why the last sync failed, in words
+  waiting: "", // a sync that will be tried again by itself (offline, server busy), in words
+  stalled: false, // the answer to the request in flight is overdue
+  sent: null, // how many reports the last sync delivered
   disconnected: false,
   notice: "", // e.g. "saved"
   updateReady: false,
   persisted: null,
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === undefined || value === null) continue;
-    if (name === "text") node.textContent = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) if (child) node.append(child);
-  return node;
-}
-
 let shownScreen = "";
 
 // Focus moves to the heading only when the screen changes, not when the same one is refreshed.
 function show(screen, ...nodes) {
-  root.replaceChildren(...nodes);
+  root.replaceChildren(...present(nodes));
   if (screen !== shownScreen) root.querySelector("h1")?.focus();
   shownScreen = screen;
 }
 
 // --- enrollment
 
-function enrollScreen(message = "") {
+// `typed` is kept whatever happens; `retry` after a failure that was not a refusal (the code still holds).
+async function enrollScreen({ message = "", typed = "", retry = false } = {}) {
   const input = el("input", {
     id: "code",
     name: "code",
@@ -53,14 +47,18 @@ function enrollScreen(message = "") {
     autocapitalize: "characters",
     spellcheck: "false",
     required: true,
+    value: typed || undefined,
     "aria-describedby": "code-hint",
   });
+  const submit = el("button", { type: "submit", class: "primary", text: retry ? t("Reintentar") : t("Conectar este teléfono") });
   const form = el(
     "form",
     {
       class: "card",
       onsubmit: async (event) => {
         event.preventDefault();
+        if (submit.disabled) return;
+        submit.disabled = true;
         await enroll(input.value);
       },
     },
@@ -68,10 +66,10 @@ function enrollScreen(message = "") {
     el("p", { id: "code-hint", class: "hint", text: t("Se lo da su supervisor. Por ejemplo: 8HAV-8PKE-PY.") }),
     input,
     message ? el("p", { class: "error", role: "alert", text: message }) : null,
-    el("button", { type: "submit", class: "primary", text: t("Conectar este teléfono") }),
+    submit,
     canScanQr() ? el("button", { type: "button", class: "secondary", onclick: scanScreen, text: t("Escanear código QR") }) : null,
   );
-  show("enrol", el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form);
+  show("enrol", el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form, await languagePicker(() => enrollScreen({ typed: input.value })));
 }
 
 function scanScreen() {
@@ -86,23 +84,49 @@ function scanScreen() {
   );
   scanQr(video, abort.signal).then(
     (code) => (code ? enroll(code) : enrollScreen()),
-    () => enrollScreen(t("No se pudo usar la cámara. Escriba el código.")),
+    () => enrollScreen({ message: t("No se pudo usar la cámara. Escriba el código.") }),
   );
 }
 
+// The code as the server reads it (case, spaces and dashes ignored, look-alikes folded), to tell a retry of
+// the same code from a new one.
+function canonicalCode(code) {
+  return code.toUpperCase().replace(/[\s-]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+}
+
+// One enrollment_id per code tried, kept on the phone: a retry after a lost answer (even after a reload)
+// sends the same pair, and the server answers with the same phone instead of a spent code.
+async function enrollmentIdFor(code) {
+  const canonical = canonicalCode(code);
+  const kept = await db.getSetting("enrollment");
+  if (kept && kept.code === canonical) return kept.id;
+  const id = b64uEncode(crypto.getRandomValues(new Uint8Array(16)));
+  await db.setSetting("enrollment", { code: canonical, id });
+  return id;
+}
+
 async function enroll(code) {
+  const typed = code.trim();
   let answer;
   try {
-    answer = await api.enroll(code.trim());
+    answer = await api.enroll(typed, await enrollmentIdFor(typed));
   } catch (error) {
-    return enrollScreen(
-      error instanceof api.ApiError && error.status === 403
-        ? t("El código no es válido, ya se usó o caducó.")
-        : t("No hay conexión con el servidor. Inténtelo cuando tenga señal."),
-    );
+    if (error instanceof api.ApiError && error.status === 403) {
+      return enrollScreen({ message: t("El código no es válido, ya se usó o caducó."), typed });
+    }
+    const busy = error instanceof api.ApiError && (error.status >= 500 || error.status === 429);
+    if (error instanceof api.ApiError && !busy) return enrollScreen({ message: error.message, typed });
+    return enrollScreen({
+      message: busy
+        ? t("El servidor está ocupado. Toque «Reintentar» en un momento; el código sigue sirviendo.")
+        : t("No hay conexión con el servidor. Toque «Reintentar» cuando tenga señal; el código sigue sirviendo."),
+      typed,
+      retry: true,
+    });
   }
   await db.setSetting("deviceToken", answer.device_token);
   await db.setSetting("team", answer.team);
+  await db.deleteSetting("enrollment");
   // The code is spent now; if keys and forms do not arrive, they are fetched again at start and after sync.
   await refreshBootstrap(answer.device_token).catch(() => null);
   status.disconnected = false;
@@ -112,9 +136,12 @@ async function enroll(code) {
   await homeScreen();
 }
 
+// A bootstrap that brings something new (a key the server now knows, a form) may fix what it refused.
 async function refreshBootstrap(token) {
   const data = await api.bootstrap(token);
+  const before = await db.getSetting("bootstrap");
   await db.setSetting("bootstrap", data);
+  if (JSON.stringify(before) !== JSON.stringify(data)) outbox.retryRejected();
   return data;
 }
 
@@ -126,7 +153,8 @@ async function requestPersistence() {
 
 // --- home
 
-async function homeScreen() {
+// `refreshing`: only redraw it if it is still on screen once its data is read (the worker may have moved on).
+async function homeScreen(refreshing = false) {
   const [entries, lastSync, team] = await Promise.all([db.outboxEntries(), db.getSetting("lastSync"), db.getSetting("team")]);
   const queued = entries.filter((e) => e.state === "queued");
   const rejected = entries.filter((e) => e.state === "rejected");
@@ -150,12 +178,20 @@ async function homeScreen() {
       status.progress
         ? el("p", { role: "status", text: t("%(sent)s de %(total)s enviados", status.progress) })
         : null,
+      status.sent && !status.progress
+        ? el("p", {
+            role: "status",
+            "data-testid": "sent",
+            text: tn("%(count)s informe enviado", "%(count)s informes enviados", status.sent),
+          })
+        : null,
       el("p", { "data-testid": "last-sync", text: lastSync ? t("Último envío: %(date)s", { date: formatDate(lastSync) }) : t("Aún no se ha enviado nada.") }),
+      status.waiting ? el("p", { class: "waiting", role: "status", text: status.waiting }) : null,
       status.problem ? el("p", { class: "error", role: "alert", text: status.problem }) : null,
       el("button", {
         class: "secondary",
-        onclick: () => outbox.online(),
-        disabled: status.syncing || !queued.length,
+        onclick: () => outbox.sendNow(),
+        disabled: !queued.length || (status.syncing && !status.stalled),
         text: t("Enviar ahora"),
       }),
     ),
@@ -166,8 +202,19 @@ async function homeScreen() {
           el("h2", {
             text: tn("%(count)s informe no aceptado por el servidor", "%(count)s informes no aceptados por el servidor", rejected.length),
           }),
-          el("ul", {}, rejected.map((e) => el("li", { text: `${formatDate(e.savedOn)}: ${e.error || t("El servidor no dio el motivo.")}` }))),
-          el("p", { class: "hint", text: t("Se conservan en el teléfono. Avise a su supervisor.") }),
+          el(
+            "ul",
+            { class: "rejected" },
+            rejected.map((e) =>
+              el(
+                "li",
+                {},
+                el("span", { text: `${formatDate(e.savedOn)}: ${e.error || t("El servidor no dio el motivo.")}` }),
+                el("button", { type: "button", class: "secondary", onclick: () => removeRejected(e.rid), text: t("Borrar del teléfono") }),
+              ),
+            ),
+          ),
+          el("p", { class: "hint", text: t("Se conservan en el teléfono y se vuelven a enviar cuando el servidor cambia. Avise a su supervisor.") }),
         )
       : null,
     status.disconnected
@@ -194,20 +241,32 @@ async function homeScreen() {
         : t("Almacenamiento persistente: no concedido; el navegador podría borrar datos si falta espacio."),
     ),
     team ? el("p", { class: "hint", text: t("Equipo: %(team)s", { team }) }) : null,
-    await languagePicker(),
+    await languagePicker(homeScreen),
   ];
+  if (refreshing && shownScreen !== "home") return;
   show("home", ...items);
+}
+
+// A refused report is gone for good once removed (the server does not have it): asked first.
+async function removeRejected(rid) {
+  const sure = await askToConfirm(
+    t("¿Borrar este informe del teléfono? El servidor no lo tiene: se perderá para siempre."),
+    t("Borrar"),
+    t("Conservar"),
+  );
+  if (sure) await db.removeFromOutbox([rid]);
+  await homeScreen();
 }
 
 // --- language: switched without a reload, remembered on the phone, works offline
 
-async function languagePicker() {
-  const bootstrap = await db.getSetting("bootstrap");
-  const languages = (bootstrap && bootstrap.locales) || [];
+// `redraw` shows the screen the picker is on again, in the new language.
+async function languagePicker(redraw) {
+  const languages = await offeredLanguages();
   if (languages.length < 2) return null;
   const select = el(
     "select",
-    { id: "language", onchange: (event) => switchLanguage(event.target.value) },
+    { id: "language", onchange: (event) => switchLanguage(event.target.value, redraw) },
     languages.map((l) => el("option", { value: l.code, selected: l.code === currentLocale(), text: l.name })),
   );
   return el("div", { class: "field" }, el("label", { for: "language", text: t("Idioma") }), select);
@@ -221,9 +280,19 @@ async function startLanguage() {
   if (language && language !== currentLocale()) await applyLanguage(language).catch(() => null);
 }
 
-async function phoneLanguage() {
+// The server's languages: from the last bootstrap, else (not enrolled yet) from the shell page itself.
+async function offeredLanguages() {
   const bootstrap = await db.getSetting("bootstrap");
-  const offered = ((bootstrap && bootstrap.locales) || []).map((l) => l.code);
+  if (bootstrap && bootstrap.locales) return bootstrap.locales;
+  try {
+    return JSON.parse(root.dataset.languages || "[]");
+  } catch {
+    return [];
+  }
+}
+
+async function phoneLanguage() {
+  const offered = (await offeredLanguages()).map((l) => l.code);
   for (const tag of navigator.languages || []) {
     const lower = tag.toLowerCase();
     const primary = lower.split("-")[0];
@@ -238,39 +307,85 @@ async function applyLanguage(code) {
   api.setLanguage(code);
 }
 
-async function switchLanguage(code) {
+async function switchLanguage(code, redraw) {
   try {
     await applyLanguage(code);
     await db.setSetting("language", code);
   } catch {
     status.problem = t("Ese idioma no está en el teléfono todavía; conéctese una vez.");
   }
-  await homeScreen();
+  await redraw();
 }
 
 // --- the report form (answers live in memory only until they are sealed)
 
+let openForm = null; // { hasAnswers() } while a report form is on screen
+
+// Back from a form goes home inside the app; a form with answers asks first.
+window.addEventListener("popstate", () => {
+  if (!openForm) return;
+  if (!openForm.hasAnswers()) {
+    closeForm({ viaHistory: false });
+    return;
+  }
+  history.pushState({ screen: "form" }, ""); // Back already left the form's entry: stay on it while asking
+  discardForm();
+});
+
+async function discardForm() {
+  if (openForm.hasAnswers()) {
+    const sure = await askToConfirm(
+      t("¿Descartar este informe? Las respuestas se borrarán y no se guardará nada."),
+      t("Descartar"),
+      t("Seguir con el informe"),
+    );
+    if (!sure || !openForm) return;
+  }
+  closeForm({ viaHistory: true });
+}
+
+function closeForm({ viaHistory }) {
+  openForm = null;
+  dismissQuestion();
+  if (viaHistory) history.back(); // the form's own history entry goes; popstate finds no form open
+  return homeScreen();
+}
+
+// Why a report could not be stored, in words, with what to do; the form stays as it was.
+function saveProblem(error) {
+  if (error && error.name === "QuotaExceededError") {
+    return t("El teléfono no tiene espacio libre: el informe no se guardó. Libere espacio (fotos, videos, otras aplicaciones) y toque «Guardar y cifrar» otra vez; sus respuestas siguen aquí.");
+  }
+  return t("No se pudo guardar el informe en el teléfono. Toque «Guardar y cifrar» otra vez; sus respuestas siguen aquí. Si vuelve a fallar, avise a su supervisor.");
+}
+
 async function formScreen(quick) {
   const bootstrap = await db.getSetting("bootstrap");
   const definition = bootstrap && bootstrap.forms.find((f) => f.id === "trafficking-report");
-  if (!definition) {
+  const key = bootstrap && bootstrap.keys.find((k) => k.current);
+  if (!definition || !key) {
     status.problem = t("Falta el formulario: conéctese una vez para descargarlo.");
     return homeScreen();
   }
   status.notice = "";
+  // The report's identity is made once per form: a double tap or a retry saves this one report, not two.
+  const rid = crypto.randomUUID();
   const form = buildForm(definition, quick);
   const summary = el("p", { class: "error", role: "alert", hidden: true });
+  const save = el("button", { type: "submit", class: "primary", text: t("Guardar y cifrar") });
   form.append(
     summary,
     el(
       "div",
       { class: "actions" },
-      el("button", { type: "submit", class: "primary", text: t("Guardar y cifrar") }),
-      el("button", { type: "button", class: "secondary", onclick: () => homeScreen(), text: t("Descartar") }),
+      save,
+      el("button", { type: "button", class: "secondary", onclick: discardForm, text: t("Descartar") }),
     ),
   );
+  const untouched = JSON.stringify(collectAnswers(form, definition, quick)); // defaults such as today's date
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (save.disabled) return;
     const problems = validateForm(form, definition, quick);
     if (problems.length) {
       summary.textContent = t("Revise las preguntas marcadas.");
@@ -278,14 +393,28 @@ async function formScreen(quick) {
       form.querySelector(`[data-field="${problems[0].field}"]`).scrollIntoView();
       return;
     }
-    await saveReport(definition, collectAnswers(form, definition, quick));
+    save.disabled = true;
+    summary.hidden = true;
+    try {
+      await saveReport(definition, key, rid, collectAnswers(form, definition, quick));
+    } catch (error) {
+      summary.textContent = saveProblem(error);
+      summary.hidden = false;
+      save.disabled = false;
+      return;
+    }
+    status.notice = t("Informe guardado y cifrado. Ya no se puede leer en este teléfono.");
+    await closeForm({ viaHistory: true });
+    requestBackgroundSync();
+    outbox.drain();
   });
+  if (!openForm) history.pushState({ screen: "form" }, "");
+  openForm = { hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched };
   show(quick ? "quick form" : "form", el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
 }
 
-async function saveReport(definition, answers) {
-  const bootstrap = await db.getSetting("bootstrap");
-  const key = bootstrap.keys.find((k) => k.current);
+// Seal first, then store: nothing readable is ever written. One transaction: stored whole or not at all.
+async function saveReport(definition, key, rid, answers) {
   const doc = {
     form: definition.id,
     form_version: definition.version,
@@ -294,13 +423,8 @@ async function saveReport(definition, answers) {
     answers,
     attachments: [],
   };
-  // Seal first, then store: nothing readable is ever written.
-  const envelope = await sealDocument(doc, b64uDecode(key.pub));
+  const envelope = await sealDocument(doc, b64uDecode(key.pub), rid);
   await db.addToOutbox(envelope, localDate());
-  status.notice = t("Informe guardado y cifrado. Ya no se puede leer en este teléfono.");
-  await homeScreen();
-  requestBackgroundSync();
-  outbox.drain();
 }
 
 // --- sync and updates
@@ -317,18 +441,26 @@ async function requestBackgroundSync() {
 }
 
 function rerenderHomeIfShown() {
-  if (shownScreen === "home") homeScreen();
+  if (shownScreen === "home") homeScreen(true);
 }
 
 outbox.events.addEventListener("progress", (event) => {
   status.syncing = true;
+  status.stalled = false;
   status.progress = event.detail;
   rerenderHomeIfShown();
 });
-outbox.events.addEventListener("synced", async () => {
+outbox.events.addEventListener("stalled", () => {
+  status.stalled = true; // "Enviar ahora" is offered again: it gives up on this request and sends anew
+  rerenderHomeIfShown();
+});
+outbox.events.addEventListener("synced", async (event) => {
   status.syncing = false;
+  status.stalled = false;
   status.progress = null;
   status.problem = "";
+  status.waiting = "";
+  status.sent = event.detail.sent;
   const token = await db.getSetting("deviceToken");
   try {
     await refreshBootstrap(token);
@@ -339,19 +471,29 @@ outbox.events.addEventListener("synced", async () => {
 });
 outbox.events.addEventListener("idle", () => {
   status.syncing = false;
+  status.stalled = false;
   rerenderHomeIfShown();
 });
+// Each of these is tried again by itself; none is the worker's failure to fix, so none is shown as an error.
+const WAITING = {
+  offline: () => t("Sin conexión; se enviará cuando haya señal."),
+  busy: () => t("Servidor ocupado, se reintentará."),
+  unreadable: () => t("La respuesta del servidor llegó incompleta; se reintentará."),
+};
 outbox.events.addEventListener("failed", (event) => {
   status.syncing = false;
+  status.stalled = false;
   status.progress = null;
-  status.problem =
-    event.detail.status >= 500 || event.detail.status === 429
-      ? t("El servidor no está disponible; se volverá a intentar.")
-      : t("Sin conexión; se enviará cuando haya señal.");
+  const waiting = WAITING[event.detail.kind];
+  status.waiting = waiting ? waiting() : "";
+  status.problem = waiting ? "" : event.detail.message;
   rerenderHomeIfShown();
 });
 outbox.events.addEventListener("disconnected", () => {
   status.syncing = false;
+  status.stalled = false;
+  status.progress = null;
+  status.waiting = "";
   status.disconnected = true;
   rerenderHomeIfShown();
 });

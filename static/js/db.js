@@ -64,9 +64,16 @@ function requestValue(request) {
 
 // --- outbox: sealed envelopes only; nothing readable is ever stored here
 
+// Saving the same rid again (a double tap, a retry after an error) keeps the report already saved.
 export function addToOutbox(envelope, savedOn) {
   return run(["outbox"], "readwrite", (tx) => {
-    tx.objectStore("outbox").add({ rid: envelope.rid, envelope, savedOn, state: "queued", error: null });
+    const request = tx.objectStore("outbox").add({ rid: envelope.rid, envelope, savedOn, state: "queued", error: null });
+    request.onerror = (event) => {
+      if (request.error && request.error.name === "ConstraintError") {
+        event.preventDefault(); // the transaction goes on, and commits nothing new
+        event.stopPropagation();
+      }
+    };
   });
 }
 
@@ -89,6 +96,18 @@ export function markRejected(rejections) {
         if (entry) store.put({ ...entry, state: "rejected", error });
       });
     }
+  });
+}
+
+// Refused reports back in the queue (after a new bootstrap); answers how many there were.
+export function requeueRejected() {
+  return run(["outbox"], "readwrite", (tx) => {
+    const store = tx.objectStore("outbox");
+    return requestValue(store.getAll()).then((entries) => {
+      const rejected = entries.filter((e) => e.state === "rejected");
+      for (const entry of rejected) store.put({ ...entry, state: "queued", error: null });
+      return rejected.length;
+    });
   });
 }
 

@@ -29,33 +29,88 @@ export function localDate() {
   return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
 }
 
+// The server answered, but not in words the phone can trust (a middlebox, a cut body): nothing is decided.
+export class UnreadableAnswer extends Error {}
+
+// What the answer says of each report sent: "delivered", "rejected" (with its reason) or nothing at all.
+// Only an explicit result naming the report's own rid counts; anything else leaves the report queued.
+export function verdicts(answer, batch) {
+  const results = answer && Array.isArray(answer.results) ? answer.results : [];
+  const byRid = new Map();
+  for (const result of results) {
+    if (!result || typeof result !== "object" || typeof result.rid !== "string") continue;
+    const seen = byRid.get(result.rid);
+    // The same rid answered twice in two ways is not an answer.
+    byRid.set(result.rid, seen && seen.status !== result.status ? { status: "contradictory" } : result);
+  }
+  return batch.map((entry) => {
+    const result = byRid.get(entry.rid);
+    if (!result) return { rid: entry.rid, verdict: null };
+    if (result.status === "stored" || result.status === "duplicate") return { rid: entry.rid, verdict: "delivered" };
+    if (result.status === "rejected") {
+      const error = typeof result.error === "string" ? result.error : ""; // the page words a missing reason
+      return { rid: entry.rid, verdict: "rejected", error };
+    }
+    return { rid: entry.rid, verdict: null };
+  });
+}
+
+// Why a drain failed, for the page to word: "offline", "busy" (5xx, 429), "unreadable" or "refused".
+function failureKind(error, api) {
+  if (error instanceof UnreadableAnswer) return "unreadable";
+  if (!(error instanceof api.ApiError)) return "offline";
+  return error.status >= 500 || error.status === 429 ? "busy" : "refused";
+}
+
 export function createOutbox({
-  store, // { outboxEntries, removeFromOutbox, markRejected, getSetting, setSetting }
+  store, // { outboxEntries, removeFromOutbox, markRejected, requeueRejected, getSetting, setSetting }
   api, // { postReports, ApiError, NetworkError }
   today = localDate,
   backoffBaseMs = 2000,
   backoffMaxMs = 5 * 60 * 1000,
   periodMs = 60 * 1000,
+  stallAfterMs = 8000, // an answer this late is offered to be given up on ("Enviar ahora")
+  onlineGraceMs = 5000, // just after `online` the link is often still coming up: retry soon, not late
+  quickRetryMs = 500,
   timers = globalThis,
+  now = () => Date.now(),
 }) {
   const events = new EventTarget();
   let draining = null;
+  let abandon = null; // aborts the drain running now
+  let drainAgain = false; // something new was asked of the outbox while it was busy
   let failures = 0;
   let retryTimer = null;
   let periodicTimer = null;
   let disconnected = false;
+  let stalled = false;
+  let onlineAt = -Infinity;
 
   const emit = (type, detail = {}) => events.dispatchEvent(new CustomEvent(type, { detail }));
 
   function scheduleRetry() {
     timers.clearTimeout(retryTimer);
     // Exponential, capped, with jitter so that phones coming back together do not arrive together.
-    const delay = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failures - 1, 16));
-    retryTimer = timers.setTimeout(() => drain(), delay * (0.75 + Math.random() * 0.5));
+    const backoff = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failures - 1, 16));
+    const delay = now() - onlineAt < onlineGraceMs ? quickRetryMs : backoff * (0.75 + Math.random() * 0.5);
+    retryTimer = timers.setTimeout(() => drain(), delay);
     emit("retry", { inMs: delay, failures });
   }
 
-  async function sendAll() {
+  async function sendBatch(token, batch, signal) {
+    const stallTimer = timers.setTimeout(() => {
+      stalled = true;
+      emit("stalled");
+    }, stallAfterMs);
+    try {
+      return await api.postReports(token, batch.map((e) => e.envelope), { signal });
+    } finally {
+      timers.clearTimeout(stallTimer);
+      stalled = false;
+    }
+  }
+
+  async function sendAll(signal) {
     const token = await store.getSetting("deviceToken");
     if (!token || disconnected) return;
     const queued = (await store.outboxEntries()).filter((e) => e.state === "queued");
@@ -63,53 +118,73 @@ export function createOutbox({
       emit("idle");
       return;
     }
-    let sent = 0;
-    emit("progress", { sent, total: queued.length });
+    let done = 0;
+    let delivered = 0;
+    let unanswered = 0;
+    emit("progress", { sent: done, total: queued.length });
     for (const batch of batchesOf(queued)) {
-      const answer = await api.postReports(token, batch.map((e) => e.envelope));
-      const results = answer && Array.isArray(answer.results) ? answer.results : [];
-      // Results come in the order sent; an answer that does not match the batch deletes nothing.
-      if (results.length !== batch.length || results.some((r, i) => r.rid !== null && r.rid !== batch[i].rid)) {
-        throw new Error("the answer does not match the batch sent");
-      }
-      const delivered = [];
-      const rejected = [];
-      results.forEach((result, index) => {
-        const rid = batch[index].rid;
-        if (result.status === "stored" || result.status === "duplicate") delivered.push(rid);
-        else rejected.push({ rid, error: result.error || "" }); // the page words a missing reason
-      });
-      await store.removeFromOutbox(delivered);
+      if (signal.aborted) throw new api.NetworkError("abandoned");
+      const answer = await sendBatch(token, batch, signal);
+      const outcome = verdicts(answer, batch);
+      const deliveredRids = outcome.filter((o) => o.verdict === "delivered").map((o) => o.rid);
+      const rejected = outcome.filter((o) => o.verdict === "rejected").map(({ rid, error }) => ({ rid, error }));
+      await store.removeFromOutbox(deliveredRids);
       if (rejected.length) await store.markRejected(rejected);
-      sent += batch.length;
-      emit("progress", { sent, total: queued.length });
+      delivered += deliveredRids.length;
+      unanswered += outcome.filter((o) => o.verdict === null).length;
+      done += batch.length;
+      emit("progress", { sent: done, total: queued.length });
     }
+    if (unanswered) throw new UnreadableAnswer(`no readable answer for ${unanswered} reports`);
     await store.setSetting("lastSync", today());
-    emit("synced", { sent });
+    emit("synced", { sent: delivered });
   }
 
-  // Send everything queued; one drain at a time (a second call joins the one running).
+  // Send everything queued; one drain at a time (a call during one makes it run once more afterwards).
   function drain() {
-    if (draining) return draining;
+    if (draining) {
+      drainAgain = true;
+      return draining;
+    }
     timers.clearTimeout(retryTimer);
-    draining = sendAll()
+    const controller = new AbortController();
+    abandon = controller;
+    draining = sendAll(controller.signal)
       .then(() => {
         failures = 0;
       })
       .catch((error) => {
+        if (controller.signal.aborted) return; // given up on purpose: the drain that follows sends again
         if (error instanceof api.ApiError && error.status === 401) {
           // The phone was revoked: keep every report, stop trying, tell the worker.
           disconnected = true;
+          drainAgain = false;
           emit("disconnected", { message: error.message });
           return;
         }
-        failures += 1; // 5xx, 429, network, timeout: nothing was deleted, try again later
-        emit("failed", { status: error.status || 0, message: error.message });
+        failures += 1; // 5xx, 429, network, timeout, an unreadable answer: nothing was decided, try again later
+        drainAgain = false;
+        emit("failed", { kind: failureKind(error, api), status: error.status || 0, message: error.message });
         scheduleRetry();
       })
       .finally(() => {
         draining = null;
+        abandon = null;
+        if (drainAgain) {
+          drainAgain = false;
+          drain();
+        }
       });
+    return draining;
+  }
+
+  // Give up on the request in flight (its answer may never come) and send again at once. Safe: the
+  // server is idempotent by rid, and nothing was deleted without an answer.
+  function restart() {
+    failures = 0;
+    if (!draining) return drain();
+    drainAgain = true;
+    abandon.abort();
     return draining;
   }
 
@@ -117,17 +192,25 @@ export function createOutbox({
     events,
     drain,
     // One attempt that rejects on failure (for Background Sync, which then retries by itself).
-    attempt: sendAll,
-    // The network came back: forget the backoff and send now.
+    attempt: () => sendAll(new AbortController().signal),
+    // The network came back: a request begun before is likely dead; forget the backoff and send now.
     online() {
-      failures = 0;
-      return drain();
+      onlineAt = now();
+      return restart();
+    },
+    // The worker asked: join a request that is still young, give up on one that is overdue.
+    sendNow() {
+      return stalled || !draining ? restart() : draining;
+    },
+    // A new bootstrap may have fixed what the server refused (a key it did not know): try those again.
+    async retryRejected() {
+      if ((await store.requeueRejected()) > 0) return restart();
+      return null;
     },
     // Enrolled again after a disconnection.
     reconnected() {
       disconnected = false;
-      failures = 0;
-      return drain();
+      return restart();
     },
     start() {
       // While failing, the backoff decides when to try; otherwise look for new reports now and then.

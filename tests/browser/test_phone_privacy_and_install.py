@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -121,10 +122,13 @@ def test_no_serious_accessibility_violations(page, context, live_server, screen)
     if screen not in ("enrol", "scan"):
         enrol(page, live_server)
     if screen == "home with warning":
-        reject = '{"results": [{"rid": null, "status": "rejected", "error": "Versión de sobre no admitida."}]}'
-        context.route(  # the page's requests and the service worker's
-            "**/api/v1/reports", lambda route: route.fulfill(status=200, content_type="application/json", body=reject)
-        )
+
+        def reject(route) -> None:  # type: ignore[no-untyped-def]
+            rids = [envelope["rid"] for envelope in route.request.post_data_json["reports"]]
+            results = [{"rid": rid, "status": "rejected", "error": "Versión de sobre no admitida."} for rid in rids]
+            route.fulfill(status=200, content_type="application/json", body=json.dumps({"results": results}))
+
+        context.route("**/api/v1/reports", reject)  # the page's requests and the service worker's
         save_report(page, "x", quick=True)
         page.wait_for_selector("text=1 informe no aceptado por el servidor")
     if screen in ("full form", "form errors"):

@@ -3,18 +3,8 @@
 
 import { t } from "../i18n.js";
 import { localDate } from "../outbox.js";
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === false || value === undefined || value === null) continue;
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) if (child) node.append(child);
-  return node;
-}
-
+import { lengthCounter } from "./counter.js";
+import { el } from "./el.js";
 
 function fieldId(field) {
   return `f-${field.id}`;
@@ -94,17 +84,16 @@ function renderField(field, definition) {
     case "province":
     case "district":
       return singleInput(field, placeSelect(field, []));
-    case "text":
-      return singleInput(
-        field,
-        el("textarea", {
-          id: fieldId(field),
-          name: field.id,
-          rows: 4,
-          maxlength: field.maxlength,
-          "aria-describedby": field.hint ? `${fieldId(field)}-hint` : undefined,
-        }),
-      );
+    case "text": {
+      const textarea = el("textarea", {
+        id: fieldId(field),
+        name: field.id,
+        rows: 4,
+        maxlength: field.maxlength,
+        "aria-describedby": field.hint ? `${fieldId(field)}-hint` : undefined,
+      });
+      return singleInput(field, field.maxlength ? [textarea, lengthCounter(textarea, field.maxlength)] : textarea);
+    }
     default:
       return null;
   }
