@@ -24,25 +24,24 @@ def test_a_refused_code_stays_typed(page, live_server) -> None:
 
 
 def test_a_lost_enrolment_answer_is_retried_as_the_same_enrolment(browser, live_server) -> None:
-    """The server answers a retry of the same code and enrollment_id with a token for the same phone; until
-    it does, the route below answers the retry as the contract says it will."""
+    """The server answers a retry of the same code and enrollment_id, before the token was used, with a fresh
+    token for the same phone: the lost answer does not spend the code."""
     context = browser.new_context(service_workers="block", locale=PHONE_LOCALE)
     page = context.new_page()
     code = live_server.enrollment_code()
     sent = []
-    first_answer = []
 
-    def lose_answers_then_answer(route) -> None:  # type: ignore[no-untyped-def]
+    def lose_two_answers(route) -> None:  # type: ignore[no-untyped-def]
         sent.append(route.request.post_data_json)
-        if not first_answer:
-            first_answer.append(route.fetch().text())  # the server spent the code and made the phone...
+        if len(sent) == 1:
+            route.fetch()  # the server spent the code and made the phone...
             route.abort("connectionreset")  # ... and its answer is lost
         elif len(sent) == 2:
             route.abort("connectionreset")  # lost again, before it reached the server
         else:
-            route.fulfill(status=201, content_type="application/json", body=first_answer[0])
+            route.continue_()
 
-    page.route("**/api/v1/enroll", lose_answers_then_answer)
+    page.route("**/api/v1/enroll", lose_two_answers)
     page.goto(live_server.url + "/")
     page.fill("#code", code)
     page.click("text=Conectar este teléfono")
@@ -58,6 +57,7 @@ def test_a_lost_enrolment_answer_is_retried_as_the_same_enrolment(browser, live_
     assert len(sent) == 3 and len(ids) == 1
     assert re.fullmatch(r"[A-Za-z0-9_-]{22,}", ids.pop())
     assert page.evaluate("async () => (await import('/static/js/db.js')).getSetting('enrollment')") is None
+    page.wait_for_function("async () => Boolean(await (await import('/static/js/db.js')).getSetting('bootstrap'))")
     context.close()
 
 
