@@ -373,15 +373,8 @@ async function formScreen(quick) {
   const form = buildForm(definition, quick);
   const summary = el("p", { class: "error", role: "alert", hidden: true });
   const save = el("button", { type: "submit", class: "primary", text: t("Guardar y cifrar") });
-  form.append(
-    summary,
-    el(
-      "div",
-      { class: "actions" },
-      save,
-      el("button", { type: "button", class: "secondary", onclick: discardForm, text: t("Descartar") }),
-    ),
-  );
+  const discard = el("button", { type: "button", class: "secondary", onclick: discardForm, text: t("Descartar") });
+  form.append(summary, el("div", { class: "actions" }, save, discard));
   const untouched = JSON.stringify(collectAnswers(form, definition, quick)); // defaults such as today's date
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -393,23 +386,26 @@ async function formScreen(quick) {
       form.querySelector(`[data-field="${problems[0].field}"]`).scrollIntoView();
       return;
     }
-    save.disabled = true;
+    save.disabled = discard.disabled = true;
     summary.hidden = true;
     try {
       await saveReport(definition, key, rid, collectAnswers(form, definition, quick));
     } catch (error) {
       summary.textContent = saveProblem(error);
       summary.hidden = false;
-      save.disabled = false;
+      save.disabled = discard.disabled = false;
       return;
     }
     status.notice = t("Informe guardado y cifrado. Ya no se puede leer en este teléfono.");
-    await closeForm({ viaHistory: true });
+    // Back answered while it was being saved may have left the form already: leave it once, not twice.
+    if (openForm === thisForm) await closeForm({ viaHistory: true });
+    else await homeScreen();
     requestBackgroundSync();
     outbox.drain();
   });
   if (!openForm) history.pushState({ screen: "form" }, "");
-  openForm = { hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched };
+  const thisForm = { hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched };
+  openForm = thisForm;
   show(quick ? "quick form" : "form", el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
 }
 
