@@ -27,7 +27,7 @@ PLACES = (
     ("fieldapp/forms/", N_("Formulario de informe")),
     ("fieldapp/templates/dashboard/", N_("Panel de supervisión")),
     ("fieldapp/templates/", N_("Páginas del servidor")),
-    ("fieldapp/cli.py", N_("Órdenes de administración")),
+    ("fieldapp/cli/", N_("Órdenes de administración")),
     ("fieldapp/", N_("Mensajes del servidor")),
 )
 

@@ -1,0 +1,79 @@
+"""`fieldapp serve` and the first-run setup link."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_babel import gettext as _
+
+from ..database import release_before_fork, writing
+from ..extensions import db
+from ..services import setup, users
+
+
+def _setup_url(host: str, port: int, token: str) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (printing, not binding)
+    return f"http://{shown}:{port}/setup/{token}"
+
+
+def _print_setup_link_if_needed(host: str, port: int) -> None:
+    if users.admin_exists(db.session):
+        return
+    with writing(db.session):
+        token = setup.issue_setup_token(db.session)
+    click.echo(_("Aún no hay administrador. Abra este enlace de un solo uso para configurar fieldapp:"))
+    click.echo(_setup_url(host, port, token))
+
+
+def _configure_logging() -> None:
+    # No timestamps: the log must not place anyone at a precise time.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Procesos (gunicorn).")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Hilos por proceso: una exportación ocupa uno mientras dura; los demás siguen recibiendo informes.",
+)
+@click.option(
+    "--server",
+    type=click.Choice(["auto", "gunicorn", "werkzeug"]),
+    default="auto",
+    show_default=True,
+    help="auto: gunicorn donde funciona (Linux, macOS), si no el servidor integrado.",
+)
+def serve(host: str, port: int, workers: int, threads: int, server: str) -> None:
+    """Sirve la aplicación (sin registrar direcciones IP ni agentes de usuario)."""
+    from .. import server as serving
+
+    _configure_logging()
+    address = f"http://{host}:{port}/"
+    click.echo(_("fieldapp sirve en %(url)s", url=address))
+    _print_setup_link_if_needed(host, port)
+    # The start-up checks end here: no transaction of theirs may live on in the server or its workers.
+    db.session.remove()
+    release_before_fork(db.engine)
+    use_gunicorn = server == "gunicorn" or (server == "auto" and serving.gunicorn_available())
+    if use_gunicorn:
+        serving.serve_with_gunicorn(host, port, workers, threads)
+    else:
+        serving.serve_with_werkzeug(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+@click.command("setup-link")
+@with_appcontext
+def setup_link() -> None:
+    """Imprime un nuevo enlace de configuración inicial (invalida el anterior)."""
+    if users.admin_exists(db.session):
+        raise click.ClickException(_("Ya existe un administrador; la configuración inicial está hecha."))
+    _print_setup_link_if_needed("127.0.0.1", 5000)
