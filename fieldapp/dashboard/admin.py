@@ -13,8 +13,8 @@ from ..models import Role, User
 from ..services import audit, keys, users
 from . import bp
 from .auth import role_required
-from .reports import refused_key_passphrase
 from .setup import recovery_kit_context
+from .unlock import refused_key_passphrase
 
 ADMIN = Role.ADMIN.value
 

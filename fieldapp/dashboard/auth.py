@@ -19,6 +19,7 @@ from ..services import users
 
 IDLE_SECONDS = 30 * 60  # an unattended laptop at base logs itself out
 ALL_ROLES = tuple(r.value for r in Role)
+READERS = (Role.ADMIN.value, Role.SUPERVISOR.value)  # who may unlock and read reports
 
 
 def log_in(user: User) -> None:
