@@ -69,7 +69,7 @@ async function enrollScreen({ message = "", typed = "", retry = false } = {}) {
     submit,
     canScanQr() ? el("button", { type: "button", class: "secondary", onclick: scanScreen, text: t("Escanear código QR") }) : null,
   );
-  show("enrol", el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form, await languagePicker(() => enrollScreen({ typed: input.value })));
+  show("enrol", el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form, await languagePicker((message) => enrollScreen({ typed: input.value, message })));
 }
 
 function scanScreen() {
@@ -187,6 +187,9 @@ async function homeScreen(refreshing = false) {
         : null,
       el("p", { "data-testid": "last-sync", text: lastSync ? t("Último envío: %(date)s", { date: formatDate(lastSync) }) : t("Aún no se ha enviado nada.") }),
       status.waiting ? el("p", { class: "waiting", role: "status", text: status.waiting }) : null,
+      status.stalled
+        ? el("p", { class: "waiting", role: "status", text: t("El servidor tarda en responder. «Enviar ahora» lo intenta de nuevo sin esperar más.") })
+        : null,
       status.problem ? el("p", { class: "error", role: "alert", text: status.problem }) : null,
       el("button", {
         class: "secondary",
@@ -241,7 +244,10 @@ async function homeScreen(refreshing = false) {
         : t("Almacenamiento persistente: no concedido; el navegador podría borrar datos si falta espacio."),
     ),
     team ? el("p", { class: "hint", text: t("Equipo: %(team)s", { team }) }) : null,
-    await languagePicker(homeScreen),
+    await languagePicker((message) => {
+      if (message) status.problem = message;
+      return homeScreen();
+    }),
   ];
   if (refreshing && shownScreen !== "home") return;
   show("home", ...items);
@@ -260,7 +266,7 @@ async function removeRejected(rid) {
 
 // --- language: switched without a reload, remembered on the phone, works offline
 
-// `redraw` shows the screen the picker is on again, in the new language.
+// `redraw(message)` shows the screen the picker is on again, in the new language or with why not.
 async function languagePicker(redraw) {
   const languages = await offeredLanguages();
   if (languages.length < 2) return null;
@@ -312,9 +318,9 @@ async function switchLanguage(code, redraw) {
     await applyLanguage(code);
     await db.setSetting("language", code);
   } catch {
-    status.problem = t("Ese idioma no está en el teléfono todavía; conéctese una vez.");
+    return redraw(t("Ese idioma no está en el teléfono todavía; conéctese una vez."));
   }
-  await redraw();
+  return redraw("");
 }
 
 // --- the report form (answers live in memory only until they are sealed)

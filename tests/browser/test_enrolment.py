@@ -72,3 +72,12 @@ def test_a_new_code_is_a_new_enrolment(page, live_server) -> None:
             page.wait_for_timeout(50)
         page.wait_for_selector("text=El código no es válido")
     assert len({body["enrollment_id"] for body in sent}) == 2
+
+
+def test_a_language_not_on_the_phone_yet_says_so_before_enrolling(page, live_server) -> None:
+    page.route("**/i18n/en.json", lambda route: route.abort("internetdisconnected"))
+    page.goto(live_server.url + "/")
+    page.fill("#code", "8HAV-8PKE-PY")
+    page.select_option("#language", "en")
+    page.wait_for_selector("text=Ese idioma no está en el teléfono todavía")
+    assert page.input_value("#code") == "8HAV-8PKE-PY"

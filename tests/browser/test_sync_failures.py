@@ -306,7 +306,8 @@ def test_send_now_abandons_a_stalled_answer(api_context, live_server) -> None:
     held = hold_first_request(page, live_server)
     api_context.set_offline(False)
     wait_until(page, lambda: held)
-    page.click("text=Enviar ahora", timeout=15000)  # offered again once the answer is overdue
+    page.wait_for_selector("text=El servidor tarda en responder", timeout=15000)
+    page.click("button:text('Enviar ahora')")  # offered again once the answer is overdue
     wait_for_queued(page, 0, timeout=5000)
     assert stored_count(live_server, rids) == {rid: 1 for rid in rids}
 
