@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from .. import crypto
@@ -67,9 +68,15 @@ def _holder_key(session: Session, user_id: int) -> HolderKey | None:
 
 def _store_holder_key(session: Session, user: User, prepared: PreparedHolderKey | None) -> None:
     """Keep a holder's first key pair; one made by a concurrent request already is kept instead."""
-    if prepared is not None and _holder_key(session, user.id) is None:
-        session.add(HolderKey(user_id=user.id, public_key=prepared.public_key, wrapped_private_key=prepared.wrapped))
-        session.flush()
+    if prepared is None or _holder_key(session, user.id) is not None:
+        return
+    try:
+        with session.begin_nested():  # two unlocks at once (PostgreSQL): the second keeps the first's pair
+            session.add(
+                HolderKey(user_id=user.id, public_key=prepared.public_key, wrapped_private_key=prepared.wrapped)
+            )
+    except IntegrityError:
+        pass
 
 
 def _find_by_kid(session: Session, kid: str) -> OrgKey | None:
@@ -305,9 +312,16 @@ def store_unlock(session: Session, user: User, prepared: PreparedUnlock) -> int:
     for grant_id, wrapped in prepared.completed.items():
         grant = session.get(PendingGrant, grant_id)
         if grant is None:
-            continue  # another of the holder's sessions completed it first
-        _store_grant(session, grant.key, user, wrapped)
-        session.delete(grant)
+            continue
+        key = grant.key
+        # The conditional delete decides which of two concurrent unlocks completes it; the other skips.
+        claimed = session.execute(
+            delete(PendingGrant).where(PendingGrant.id == grant_id).execution_options(synchronize_session=False)
+        )
+        session.expunge(grant)
+        if claimed.rowcount != 1:
+            continue
+        _store_grant(session, key, user, wrapped)
         done += 1
     _store_holder_key(session, user, prepared.holder_key)
     session.flush()
