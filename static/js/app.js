@@ -330,6 +330,10 @@ let openForm = null; // { hasAnswers() } while a report form is on screen
 // Back from a form goes home inside the app; a form with answers asks first.
 window.addEventListener("popstate", () => {
   if (!openForm) return;
+  if (openForm.saving) {
+    history.pushState({ screen: "form" }, ""); // a report being sealed and stored is not thrown away halfway
+    return;
+  }
   if (!openForm.hasAnswers()) {
     closeForm({ viaHistory: false });
     return;
@@ -392,25 +396,26 @@ async function formScreen(quick) {
       form.querySelector(`[data-field="${problems[0].field}"]`).scrollIntoView();
       return;
     }
-    save.disabled = discard.disabled = true;
+    save.disabled = discard.disabled = thisForm.saving = true;
     summary.hidden = true;
     try {
       await saveReport(definition, key, rid, collectAnswers(form, definition, quick));
     } catch (error) {
       summary.textContent = saveProblem(error);
       summary.hidden = false;
-      save.disabled = discard.disabled = false;
+      save.disabled = discard.disabled = thisForm.saving = false;
       return;
     }
     status.notice = t("Informe guardado y cifrado. Ya no se puede leer en este teléfono.");
-    // Back answered while it was being saved may have left the form already: leave it once, not twice.
-    if (openForm === thisForm) await closeForm({ viaHistory: true });
-    else await homeScreen();
+    await closeForm({ viaHistory: true });
     requestBackgroundSync();
     outbox.drain();
   });
   if (!openForm) history.pushState({ screen: "form" }, "");
-  const thisForm = { hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched };
+  const thisForm = {
+    saving: false,
+    hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched,
+  };
   openForm = thisForm;
   show(quick ? "quick form" : "form", el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
 }
