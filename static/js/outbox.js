@@ -71,7 +71,7 @@ export function createOutbox({
   periodMs = 60 * 1000,
   stallAfterMs = 8000, // an answer this late is offered to be given up on ("Enviar ahora")
   onlineGraceMs = 5000, // just after `online` the link is often still coming up: retry soon, not late
-  quickRetryMs = 500,
+  quickRetryMs = 300,
   timers = globalThis,
   now = () => Date.now(),
 }) {
@@ -88,11 +88,11 @@ export function createOutbox({
 
   const emit = (type, detail = {}) => events.dispatchEvent(new CustomEvent(type, { detail }));
 
-  function scheduleRetry() {
+  function scheduleRetry(soon) {
     timers.clearTimeout(retryTimer);
     // Exponential, capped, with jitter so that phones coming back together do not arrive together.
     const backoff = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failures - 1, 16));
-    const delay = now() - onlineAt < onlineGraceMs ? quickRetryMs : backoff * (0.75 + Math.random() * 0.5);
+    const delay = soon ? quickRetryMs : backoff * (0.75 + Math.random() * 0.5);
     retryTimer = timers.setTimeout(() => drain(), delay);
     emit("retry", { inMs: delay, failures });
   }
@@ -162,10 +162,14 @@ export function createOutbox({
           emit("disconnected", { message: error.message });
           return;
         }
-        failures += 1; // 5xx, 429, network, timeout, an unreadable answer: nothing was decided, try again later
+        // 5xx, 429, network, timeout, an unreadable answer: nothing was decided, try again later. A link
+        // still coming up after `online` is tried again soon, without growing the backoff; a busy server is not.
+        const kind = failureKind(error, api);
+        const soon = kind === "offline" && now() - onlineAt < onlineGraceMs;
+        if (!soon) failures += 1;
         drainAgain = false;
-        emit("failed", { kind: failureKind(error, api), status: error.status || 0, message: error.message });
-        scheduleRetry();
+        emit("failed", { kind, status: error.status || 0, message: error.message });
+        scheduleRetry(soon);
       })
       .finally(() => {
         draining = null;

@@ -74,10 +74,14 @@ def test_a_new_code_is_a_new_enrolment(page, live_server) -> None:
     assert len({body["enrollment_id"] for body in sent}) == 2
 
 
-def test_a_language_not_on_the_phone_yet_says_so_before_enrolling(page, live_server) -> None:
+def test_a_language_not_on_the_phone_yet_says_so_before_enrolling(browser, live_server) -> None:
+    # No service worker yet (its cache would hold the catalog), and no signal for the catalog.
+    context = browser.new_context(service_workers="block", locale=PHONE_LOCALE)
+    page = context.new_page()
     page.route("**/i18n/en.json", lambda route: route.abort("internetdisconnected"))
     page.goto(live_server.url + "/")
     page.fill("#code", "8HAV-8PKE-PY")
     page.select_option("#language", "en")
     page.wait_for_selector("text=Ese idioma no está en el teléfono todavía")
     assert page.input_value("#code") == "8HAV-8PKE-PY"
+    context.close()
