@@ -327,6 +327,24 @@ def test_the_upload_timeout_fits_the_batch_on_a_slow_link(api_context, live_serv
     assert huge == 300000  # capped
 
 
+def test_each_batch_can_cross_the_slowest_link_before_its_timeout(api_context, live_server) -> None:
+    page = api_context.new_page()
+    page.goto(live_server.url + "/")
+    batches = page.evaluate(
+        """async () => {
+            const { batchesOf } = await import('/static/js/outbox.js');
+            const { uploadTimeoutMs } = await import('/static/js/api.js');
+            const big = (i) => ({ rid: String(i), envelope: { rid: String(i), ct: 'x'.repeat(200 * 1024) } });
+            return batchesOf([0, 1, 2, 3, 4].map(big)).map((batch) => {
+                const bytes = JSON.stringify({ reports: batch.map((e) => e.envelope) }).length;
+                return { count: batch.length, fits: uploadTimeoutMs(bytes) < 300000 };
+            });
+        }"""
+    )
+    assert [b["count"] for b in batches] == [2, 2, 1]
+    assert all(b["fits"] for b in batches)  # not cut off by the cap at 2 KB/s
+
+
 def test_reports_leave_within_a_second_of_the_connection_returning(api_context, live_server) -> None:
     page = api_context.new_page()
     rids = queue_offline(page, api_context, live_server, 3)
