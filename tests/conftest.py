@@ -19,10 +19,11 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
-from fieldapp import PROJECT_ROOT, create_app, crypto, i18n_catalogs
+from fieldapp import PROJECT_ROOT, create_app, crypto
 from fieldapp.config import Config
 from fieldapp.database import connections_in_use
 from fieldapp.extensions import db
+from fieldapp.i18n import catalogs as i18n_catalogs
 from fieldapp.models import Role
 from fieldapp.services import devices, keys, users
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp import create_app, i18n, i18n_catalogs, locales
+from fieldapp import create_app, i18n
 from fieldapp.extensions import db
+from fieldapp.i18n import catalogs as i18n_catalogs
+from fieldapp.i18n import locales
 
 from .conftest import make_config
 
@@ -162,7 +164,7 @@ def test_a_language_cldr_lacks_goes_from_add_to_compiled(translated_app, transla
 def test_broken_registry_entries_are_refused(tmp_path) -> None:
     import pytest
 
-    from fieldapp import locales
+    from fieldapp.i18n import locales
 
     good = {
         "es": {

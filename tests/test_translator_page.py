@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from fieldapp import i18n_catalogs, locales
 from fieldapp.extensions import db
+from fieldapp.i18n import catalogs as i18n_catalogs
+from fieldapp.i18n import locales
 from fieldapp.models import AuditEvent
 from fieldapp.services import translations as service
 from fieldapp.services import users

@@ -93,7 +93,7 @@ class FieldappGroup(FlaskGroup):
 
 
 def _translate_help(command: click.Command | None) -> click.Command | None:
-    """Help texts are Spanish msgids (extracted by i18n_catalogs.extract_cli), shown translated."""
+    """Help texts are Spanish msgids (extracted by catalogs.extract_cli), shown translated."""
     if command is None:
         return command
     translate = _cli_translate()

@@ -18,13 +18,13 @@ def i18n_group() -> None:
 @i18n_group.command("update")
 def i18n_update() -> None:
     """Extrae los textos a translations/messages.pot y los lleva al catálogo de cada idioma."""
-    from .. import i18n_catalogs
+    from ..i18n import catalogs
 
-    catalog = i18n_catalogs.extract_template()
+    catalog = catalogs.extract_template()
     template = translations_dir() / "messages.pot"
-    i18n_catalogs.write_template(catalog, template)
+    catalogs.write_template(catalog, template)
     click.echo(_("%(count)s textos en %(path)s", count=len(catalog), path=str(template)))
-    for code in i18n_catalogs.update_catalogs(translations_dir()):
+    for code in catalogs.update_catalogs(translations_dir()):
         click.echo(_("Catálogo actualizado: %(code)s", code=code))
 
 
@@ -37,13 +37,13 @@ def i18n_update() -> None:
 @click.option("--plural", default="nplurals=2; plural=(n != 1);", show_default=True, help="Plural-Forms.")
 def i18n_add(code: str, name: str, name_es: str | None, fallback: str, cldr: str, plural: str) -> None:
     """Añade un idioma (también uno que CLDR no conoce) y crea su catálogo."""
-    from .. import i18n_catalogs, locales
+    from ..i18n import catalogs, locales
 
     entry = locales.LocaleEntry(
         code, name, name_es or name, tuple(f.strip() for f in fallback.split(",") if f.strip()), cldr, plural
     )
     try:
-        path = i18n_catalogs.add_language(entry, translations_dir())
+        path = catalogs.add_language(entry, translations_dir())
     except locales.RegistryError as exc:
         raise click.ClickException(exc.render(_)) from None
     click.echo(_("Idioma %(code)s añadido: %(path)s", code=code, path=str(path)))
@@ -52,10 +52,10 @@ def i18n_add(code: str, name: str, name_es: str | None, fallback: str, cldr: str
 @i18n_group.command("compile")
 def i18n_compile() -> None:
     """Compila los catálogos: .mo para el servidor y JSON para la aplicación de campo."""
-    from .. import i18n_catalogs
+    from ..i18n import catalogs
 
-    refused: list[i18n_catalogs.Refused] = []
-    for code in i18n_catalogs.compile_catalogs(translations_dir(), refused):
+    refused: list[catalogs.Refused] = []
+    for code in catalogs.compile_catalogs(translations_dir(), refused):
         click.echo(_("Compilado: %(code)s", code=code))
     for item in refused:
         reason = item.problem.render(_) if isinstance(item.problem, DomainError) else str(item.problem)
@@ -66,9 +66,9 @@ def i18n_compile() -> None:
 @click.option("--min", "minimum", type=click.FloatRange(0, 100), default=None, help="Porcentaje mínimo exigido.")
 def i18n_status(minimum: float | None) -> None:
     """Avance por idioma: traducidos, dudosos (fuzzy), sin traducir y porcentaje."""
-    from .. import i18n_catalogs
+    from ..i18n import catalogs
 
-    rows = i18n_catalogs.coverage(translations_dir())
+    rows = catalogs.coverage(translations_dir())
     headings = (_("idioma"), _("traducidos"), _("dudosos"), _("sin traducir"))  # outside the f-string: extracted
     click.echo(f"{headings[0]:8} {headings[1]:>10} {headings[2]:>8} {headings[3]:>13} {'%':>6}")
     for row in rows:

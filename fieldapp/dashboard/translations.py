@@ -8,10 +8,11 @@ from __future__ import annotations
 from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from .. import i18n, i18n_catalogs, locales
+from .. import i18n
 from ..database import writing
 from ..errors import N_, Invalid
 from ..extensions import db
+from ..i18n import catalogs, locales
 from ..models import Role, User
 from ..services import audit
 from ..services import translations as service
@@ -41,7 +42,7 @@ def place_label(path: str) -> str:
 def translation_languages(user: User):  # type: ignore[no-untyped-def]
     directory = i18n.translations_dir()
     registry = i18n.registry()
-    rows = [row for row in i18n_catalogs.coverage(directory) if row.code != locales.SOURCE]
+    rows = [row for row in catalogs.coverage(directory) if row.code != locales.SOURCE]
     return render_template("dashboard/translations.html", user=user, rows=rows, registry=registry)
 
 

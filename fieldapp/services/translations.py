@@ -17,9 +17,9 @@ from babel import support
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from .. import i18n_catalogs, locales
 from ..errors import N_, Invalid, NotFound, Unavailable
-from ..translation_checks import Entry, check_translation, entry_of, msgid_of, plural_examples
+from ..i18n import catalogs, locales
+from ..i18n.checks import Entry, check_translation, entry_of, msgid_of, plural_examples
 
 __all__ = ["SHOWN", "Entry", "check_translation", "entry_of", "plural_examples"]  # the page uses the checks too
 
@@ -35,10 +35,10 @@ def _language(registry: dict[str, locales.LocaleEntry], code: str) -> locales.Lo
 
 
 def _catalog(translations: Path, code: str) -> Catalog:
-    path = i18n_catalogs.catalog_path(code, translations)
+    path = catalogs.catalog_path(code, translations)
     if not path.exists():
         raise NotFound(N_("El idioma «%(code)s» no tiene catálogo todavía."), code=code)
-    return i18n_catalogs.read_catalog(path)
+    return catalogs.read_catalog(path)
 
 
 def list_entries(translations: Path, code: str, shown: str = "pending", query: str = "") -> list[Entry]:
@@ -80,7 +80,7 @@ def save_translation(
         stored = check_translation(entry_of(message), strings, language)
         message.string = tuple(stored) if message.pluralizable else stored[0]
         _mark(message, fuzzy and any(stored))
-        compiled = i18n_catalogs.mo_bytes(i18n_catalogs.with_plural(catalog, language))
+        compiled = catalogs.mo_bytes(catalogs.with_plural(catalog, language))
         try:
             support.Translations(io.BytesIO(compiled))  # the catalog must still load where it is used
         except Exception as exc:  # babel/gettext raise several kinds on a broken catalog
@@ -92,7 +92,7 @@ def save_translation(
 def catalog_bytes(translations: Path, code: str) -> bytes:
     """The language's .po file as it stands, for a translator to open in Poedit."""
     _language(locales.load_registry(translations / "locales.json"), code)
-    path = i18n_catalogs.catalog_path(code, translations)
+    path = catalogs.catalog_path(code, translations)
     if not path.exists():
         raise NotFound(N_("El idioma «%(code)s» no tiene catálogo todavía."), code=code)
     return path.read_bytes()
@@ -126,7 +126,7 @@ def import_catalog(translations: Path, code: str, data: bytes) -> ImportResult:
 def _writing(translations: Path) -> Iterator[None]:
     """The catalogs' lock; a folder the server may not write, or a full disk, is a clear 503."""
     try:
-        with i18n_catalogs.catalogs_locked(translations):
+        with catalogs.catalogs_locked(translations):
             yield
     except OSError as exc:
         raise Unavailable(
@@ -172,13 +172,13 @@ def _mark(message: Message, fuzzy: bool) -> None:
 
 def _write_and_compile(translations: Path, code: str, catalog: Catalog) -> None:
     """The .po file, then every compiled catalog; if compiling fails, the .po file is put back."""
-    path = i18n_catalogs.catalog_path(code, translations)
+    path = catalogs.catalog_path(code, translations)
     previous = path.read_bytes()
-    i18n_catalogs.write_atomically(path, i18n_catalogs.po_bytes(catalog))
+    catalogs.write_atomically(path, catalogs.po_bytes(catalog))
     try:
-        i18n_catalogs.compile_unlocked(translations)
+        catalogs.compile_unlocked(translations)
     except BaseException:
-        i18n_catalogs.write_atomically(path, previous)  # the .po file stays in step with what is served...
+        catalogs.write_atomically(path, previous)  # the .po file stays in step with what is served...
         with contextlib.suppress(OSError):
-            i18n_catalogs.compile_unlocked(translations)  # ...and what was compiled follows it back
+            catalogs.compile_unlocked(translations)  # ...and what was compiled follows it back
         raise

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from .. import i18n, i18n_catalogs
+from .. import i18n
+from ..i18n import catalogs
 
 # Served by views rather than from static/: the shell page and the manifest.
 SHELL_URLS = ("/", "/manifest.webmanifest")
@@ -39,7 +40,7 @@ def _language_catalogs(app: Flask) -> tuple[tuple[str, str], ...]:
         files = []
         for code in i18n.available_locales():
             try:
-                content = i18n_catalogs.app_catalog_path(code, directory).read_bytes()
+                content = catalogs.app_catalog_path(code, directory).read_bytes()
             except OSError:
                 continue
             files.append((f"/i18n/{code}.json", hashlib.sha256(content).hexdigest()))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template
 
-from .. import i18n, i18n_catalogs
+from .. import i18n
 from ..errors import N_, NotFound
+from ..i18n import catalogs
 from . import bp
 from .precache import service_worker_source
 
@@ -33,7 +34,7 @@ def manifest() -> Response:
 @bp.get("/i18n/<code>.json")
 def language_catalog(code: str) -> Response:
     """A language's compiled catalog for the field app; the service worker keeps it for offline use."""
-    path = i18n_catalogs.app_catalog_path(code, i18n.translations_dir())
+    path = catalogs.app_catalog_path(code, i18n.translations_dir())
     if code not in i18n.registry() or not path.exists():
         raise NotFound(N_("Ese idioma no está disponible."))
     response = Response(path.read_bytes(), mimetype="application/json")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from babel.messages.pofile import read_po, write_po
 
-from fieldapp import i18n_catalogs
+from fieldapp.i18n import catalogs as i18n_catalogs
 
 from .conftest import PHONE_LOCALE, enrol, wait_for_queued, wait_for_service_worker
 
@@ -67,7 +67,7 @@ RULES = [
 def test_plural_rules_choose_the_form_gettext_chooses(page, live_server) -> None:
     """The field app evaluates Plural-Forms without eval() (the CSP forbids it), the same way Python's
     gettext does, for every shipped language's rule and for harder ones."""
-    from fieldapp import locales
+    from fieldapp.i18n import locales
 
     registry = locales.load_registry(live_server.translations / "locales.json")
     shipped = [entry.plural_expression for entry in registry.values()]

@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from babel.messages.catalog import Message
 
+from ..errors import N_, Invalid
 from . import locales
-from .errors import N_, Invalid
 
 MAX_CHARS = 4000
 # %(name)s, %(name)d, %s: Python's formatting; {name}: the form's and JavaScript's own.

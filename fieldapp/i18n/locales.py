@@ -15,10 +15,10 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 
-from .errors import N_, Invalid
+from ..errors import N_, Invalid
 from .files import write_atomically
 
-REGISTRY = Path(__file__).resolve().parent.parent / "translations" / "locales.json"
+REGISTRY = Path(__file__).resolve().parents[2] / "translations" / "locales.json"
 SOURCE = "es"
 _CODE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 _PLURAL_RE = re.compile(r"^nplurals=(\d+); plural=(.+);$")

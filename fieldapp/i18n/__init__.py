@@ -19,8 +19,8 @@ from babel.dates import format_skeleton
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, Domain, format_decimal, get_locale
 
+from ..config import TRANSLATIONS
 from . import locales
-from .config import TRANSLATIONS
 
 DEFAULT_LOCALE = locales.SOURCE
 

@@ -25,17 +25,17 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import denormalize, read_po, write_po
 
+from ..errors import N_, Invalid
 from . import locales
-from .errors import N_, Invalid
+from .checks import check_translation, entry_of, msgid_of
 from .files import write_atomically
-from .translation_checks import check_translation, entry_of, msgid_of
 
 try:
     import fcntl
 except ImportError:  # Windows: one server process, so the thread lock alone is enough
     fcntl = None  # type: ignore[assignment]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
 TEMPLATE = TRANSLATIONS / "messages.pot"
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "lazy_gettext": None, "t": None, "tn": (1, 2)}
