@@ -33,7 +33,7 @@ from fieldapp.crypto import KdfParams  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import Role  # noqa: E402
 from fieldapp.security import AnonymousRequestHandler  # noqa: E402
-from fieldapp.services import devices, keys, users  # noqa: E402
+from fieldapp.services import enrollment, keys, teams, users  # noqa: E402
 from fieldapp.web.precache import precache_urls  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -76,7 +76,7 @@ def start_server(tmp: Path):  # type: ignore[no-untyped-def]
         db.create_all()
         admin = users.create_user(db.session, "ana", Role.ADMIN.value, "entrada segura 2026", config.kdf)
         keys.create_managed_key(db.session, admin, "llave del equipo 2026", config.kdf)
-        devices.create_team(db.session, "bench")
+        teams.create_team(db.session, "bench")
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=AnonymousRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -85,7 +85,7 @@ def start_server(tmp: Path):  # type: ignore[no-untyped-def]
 
 def code_for(app) -> str:  # type: ignore[no-untyped-def]
     with app.app_context():
-        code = devices.issue_code(db.session, devices.find_team(db.session, "bench"))
+        code = enrollment.issue_code(db.session, teams.find_team(db.session, "bench"))
         db.session.commit()
         return code
 

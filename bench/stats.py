@@ -23,7 +23,7 @@ from fieldapp import create_app, crypto  # noqa: E402
 from fieldapp.config import Config  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import OrgKey, Report  # noqa: E402
-from fieldapp.services import devices, inbox, reports  # noqa: E402
+from fieldapp.services import inbox, reports, teams  # noqa: E402
 from fieldapp.services import stats as stats_service  # noqa: E402
 
 
@@ -62,7 +62,7 @@ def main() -> None:
             der = crypto.generate_private_key()
             pub = crypto.public_raw(der)
             db.session.add(OrgKey(kid=crypto.kid_for(pub), public_key=pub, current=True))
-            team = devices.create_team(db.session, "bench")
+            team = teams.create_team(db.session, "bench")
             db.session.commit()
             kids = {crypto.kid_for(pub)}
             for start in range(0, args.reports, 100):

@@ -25,7 +25,7 @@ from fieldapp.database import connections_in_use
 from fieldapp.extensions import db
 from fieldapp.i18n import catalogs as i18n_catalogs
 from fieldapp.models import Role
-from fieldapp.services import devices, keys, users
+from fieldapp.services import enrollment, keys, teams, users
 
 FAST_KDF = crypto.KdfParams(n=2**10, r=8, p=1)
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "envelope-v1.json").read_text())
@@ -187,7 +187,7 @@ class Org:
 
     def issue_code(self, uses: int = 1, ttl_hours: int = 24) -> str:
         with self.app.app_context():
-            code = devices.issue_code(db.session, devices.find_team(db.session, self.team), uses, ttl_hours)
+            code = enrollment.issue_code(db.session, teams.find_team(db.session, self.team), uses, ttl_hours)
             db.session.commit()
             return code
 
@@ -197,8 +197,8 @@ def org(app: Flask, client: FlaskClient) -> Org:
     with app.app_context():
         admin = users.create_user(db.session, "ana", Role.ADMIN.value, LOGIN_PASSPHRASE, FAST_KDF)
         new = keys.create_managed_key(db.session, admin, KEY_PASSPHRASE, FAST_KDF)
-        team = devices.create_team(db.session, "Madre de Dios 1")
-        code = devices.issue_code(db.session, team)
+        team = teams.create_team(db.session, "Madre de Dios 1")
+        code = enrollment.issue_code(db.session, team)
         pub, kid = new.key.public_key, new.key.kid
         db.session.commit()
     answer = client.post("/api/v1/enroll", json={"code": code})

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.models import AuditEvent, EnrollmentCode
-from fieldapp.services import devices
+from fieldapp.services import devices, teams
 
 from .conftest import FAST_KDF, KEY_PASSPHRASE, Org
 from .test_dashboard_access import accounts, csrf, login  # noqa: F401  (fixture and helpers)
@@ -21,7 +21,7 @@ def test_create_team_issue_code_enrol_and_revoke(app, client, accounts, org: Org
     page = client.get("/dashboard/teams").get_data(as_text=True)
     assert "Loreto 2" in page and org.team in page
     with app.app_context():
-        loreto = devices.find_team(db.session, "Loreto 2").id
+        loreto = teams.find_team(db.session, "Loreto 2").id
     answer = client.post(f"/dashboard/teams/{loreto}/code", data={"uses": "2", "hours": "3", "csrf_token": token})
     shown = answer.get_data(as_text=True)
     code = re.search(r'<p class="code">([0-9A-Z-]+)</p>', shown).group(1)

@@ -14,7 +14,7 @@ from fieldapp import server as serving
 from fieldapp.database import TransactionMisuse, connections_in_use, writing
 from fieldapp.extensions import db
 from fieldapp.models import Role, Team, User
-from fieldapp.services import devices, users
+from fieldapp.services import teams, users
 
 from .conftest import FAST_KDF, LOGIN_PASSPHRASE
 
@@ -66,13 +66,13 @@ def test_writing_holds_the_lock_only_inside_its_block(app) -> None:
     path = _sqlite_path(app)
     with app.test_request_context("/"):
         with writing(db.session):
-            devices.create_team(db.session, "Loreto")
+            teams.create_team(db.session, "Loreto")
             assert not write_lock_is_free(path)
         assert write_lock_is_free(path)
         with pytest.raises(ValueError), writing(db.session):
-            devices.create_team(db.session, "Cusco")
+            teams.create_team(db.session, "Cusco")
             raise ValueError("an error inside the unit of work")
-        assert [t.name for t in devices.list_teams(db.session)] == ["Loreto"]  # rolled back whole
+        assert [t.name for t in teams.list_teams(db.session)] == ["Loreto"]  # rolled back whole
         assert write_lock_is_free(path)
 
 

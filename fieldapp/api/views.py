@@ -14,7 +14,7 @@ from ..database import end_read, writing
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import language_entries
-from ..services import audit, devices, forms, keys, reports
+from ..services import audit, devices, enrollment, forms, keys, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
 from .auth import device_required
@@ -48,9 +48,9 @@ def enroll():  # type: ignore[no-untyped-def]
     code = body.get("code")
     if not isinstance(code, str) or not 1 <= len(code) <= 64:
         raise Invalid(N_("Falta el código de inscripción."))
-    enrollment_id = devices.check_enrollment_id(body.get("enrollment_id"))
+    enrollment_id = enrollment.check_enrollment_id(body.get("enrollment_id"))
     with writing(db.session):
-        device, token = devices.enroll(db.session, code, enrollment_id)
+        device, token = enrollment.enroll(db.session, code, enrollment_id)
         team = device.team.name
         audit.record(db.session, "phone", "enrollment", team=team, device=device.id)
     return jsonify(device_token=token, team=team), 201

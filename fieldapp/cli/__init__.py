@@ -128,9 +128,9 @@ def register_commands(app: Flask) -> None:
     from .i18n import i18n_group
     from .keys import keys_group
     from .serve import serve, setup_link
-    from .teams import teams
+    from .teams import teams_group
     from .users import users_group
 
-    commands = (serve, setup_link, teams, devices_group, users_group, keys_group, export, audit_group, i18n_group)
+    commands = (serve, setup_link, teams_group, devices_group, users_group, keys_group, export, audit_group, i18n_group)
     for command in commands:
         app.cli.add_command(command)

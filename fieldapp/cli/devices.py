@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from ..database import writing
 from ..extensions import db
-from ..services import audit, devices
+from ..services import audit, devices, enrollment, teams
 from .shared import domain_command, settings
 
 
@@ -26,8 +26,8 @@ def devices_code(team_name: str, uses: int, ttl_hours: int | None) -> None:
     """Emite un código de inscripción de un solo uso (se imprime solo, en la última línea)."""
     hours = ttl_hours or settings().enroll_code_ttl_hours
     with writing(db.session):
-        team = devices.find_team(db.session, team_name)
-        code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
+        team = teams.find_team(db.session, team_name)
+        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours)
         audit.record(db.session, "cli", "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
         team_label = team.name
     click.echo(

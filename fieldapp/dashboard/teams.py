@@ -12,7 +12,7 @@ from ..config import Config
 from ..database import writing
 from ..extensions import db
 from ..models import Role, User
-from ..services import audit, devices
+from ..services import audit, devices, enrollment, teams
 from . import bp
 from .auth import role_required
 
@@ -29,16 +29,16 @@ def qr_svg(text: str) -> Markup:
 @bp.get("/dashboard/teams")
 @role_required(ADMIN)
 def teams_page(user: User):  # type: ignore[no-untyped-def]
-    teams, all_devices = devices.list_teams(db.session), devices.list_devices(db.session)
-    by_team = {team.id: [d for d in all_devices if d.team_id == team.id] for team in teams}
-    return render_template("dashboard/teams.html", user=user, teams=teams, by_team=by_team)
+    all_teams, all_devices = teams.list_teams(db.session), devices.list_devices(db.session)
+    by_team = {team.id: [d for d in all_devices if d.team_id == team.id] for team in all_teams}
+    return render_template("dashboard/teams.html", user=user, teams=all_teams, by_team=by_team)
 
 
 @bp.post("/dashboard/teams")
 @role_required(ADMIN)
 def team_create(user: User):  # type: ignore[no-untyped-def]
     with writing(db.session):
-        team = devices.create_team(db.session, request.form.get("name", "")[:200])
+        team = teams.create_team(db.session, request.form.get("name", "")[:200])
         audit.record(db.session, user.username, "team_created", team=team.name)
     return redirect(url_for("dashboard.teams_page"))
 
@@ -50,8 +50,8 @@ def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
     uses = request.form.get("uses", 1, type=int) or 1
     hours = request.form.get("hours", config.enroll_code_ttl_hours, type=int) or config.enroll_code_ttl_hours
     with writing(db.session):
-        team = devices.find_team_by_id(db.session, team_id)
-        code = devices.issue_code(db.session, team, uses=uses, ttl_hours=hours)
+        team = teams.find_team_by_id(db.session, team_id)
+        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours)
         audit.record(db.session, user.username, "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
     return render_template(
         "dashboard/code.html", user=user, team=team, code=code, qr=qr_svg(code), uses=uses, hours=hours

@@ -21,7 +21,7 @@ from fieldapp import create_app, crypto
 from fieldapp.extensions import db
 from fieldapp.models import Role
 from fieldapp.security import AnonymousRequestHandler, closing_on_disconnect
-from fieldapp.services import devices, keys, users
+from fieldapp.services import enrollment, keys, teams, users
 
 from ..conftest import FAST_KDF, KEY_PASSPHRASE, LOGIN_PASSPHRASE, copy_of_translations, make_config
 
@@ -48,7 +48,7 @@ class LiveServer:
 
     def enrollment_code(self) -> str:
         with self.app.app_context():
-            code = devices.issue_code(db.session, devices.find_team(db.session, self.team))
+            code = enrollment.issue_code(db.session, teams.find_team(db.session, self.team))
             db.session.commit()
             return code
 
@@ -62,7 +62,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         db.create_all()
         admin = users.create_user(db.session, "ana", Role.ADMIN.value, LOGIN_PASSPHRASE, FAST_KDF)
         new = keys.create_managed_key(db.session, admin, KEY_PASSPHRASE, FAST_KDF)
-        devices.create_team(db.session, "Puno 1")
+        teams.create_team(db.session, "Puno 1")
         kid = new.key.kid
         db.session.commit()
     server = make_server(
