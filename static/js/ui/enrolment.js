@@ -1,0 +1,117 @@
+// Enrolment: the one-time code (typed or scanned), retried safely when an answer is lost.
+
+import * as api from "../api.js";
+import { b64uEncode } from "../crypto.js";
+import * as db from "../db.js";
+import { t } from "../i18n.js";
+import { outbox, refreshBootstrap } from "../sync.js";
+import { el } from "./el.js";
+import { homeScreen } from "./home.js";
+import { languagePicker, startLanguage } from "./language.js";
+import { canScanQr, scanQr } from "./scanner.js";
+import { show, status } from "./screen.js";
+
+// `typed` is kept whatever happens; `retry` after a failure that was not a refusal (the code still holds).
+export async function enrollScreen({ message = "", typed = "", retry = false } = {}) {
+  const input = el("input", {
+    id: "code",
+    name: "code",
+    autocomplete: "off",
+    autocapitalize: "characters",
+    spellcheck: "false",
+    required: true,
+    value: typed || undefined,
+    "aria-describedby": "code-hint",
+  });
+  const submit = el("button", { type: "submit", class: "primary", text: retry ? t("Reintentar") : t("Conectar este teléfono") });
+  const form = el(
+    "form",
+    {
+      class: "card",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        if (submit.disabled) return;
+        submit.disabled = true;
+        await enroll(input.value);
+      },
+    },
+    el("label", { for: "code", text: t("Código de inscripción") }),
+    el("p", { id: "code-hint", class: "hint", text: t("Se lo da su supervisor. Por ejemplo: 8HAV-8PKE-PY.") }),
+    input,
+    message ? el("p", { class: "error", role: "alert", text: message }) : null,
+    submit,
+    canScanQr() ? el("button", { type: "button", class: "secondary", onclick: scanScreen, text: t("Escanear código QR") }) : null,
+  );
+  show("enrol", el("h1", { tabindex: "-1", text: t("Conectar con su equipo") }), form, await languagePicker((message) => enrollScreen({ typed: input.value, message })));
+}
+
+function scanScreen() {
+  const abort = new AbortController();
+  const video = el("video", { class: "scanner", playsinline: true, muted: true, "aria-label": t("Cámara") });
+  show(
+    "scan",
+    el("h1", { tabindex: "-1", text: t("Escanear código QR") }),
+    el("p", { text: t("Apunte la cámara al código que muestra su supervisor.") }),
+    video,
+    el("button", { class: "secondary", onclick: () => abort.abort(), text: t("Cancelar") }),
+  );
+  scanQr(video, abort.signal).then(
+    (code) => (code ? enroll(code) : enrollScreen()),
+    () => enrollScreen({ message: t("No se pudo usar la cámara. Escriba el código.") }),
+  );
+}
+
+// The code as the server reads it (case, spaces and dashes ignored, look-alikes folded), to tell a retry of
+// the same code from a new one.
+function canonicalCode(code) {
+  return code.toUpperCase().replace(/[\s-]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+}
+
+// One enrollment_id per code tried, kept on the phone: a retry after a lost answer (even after a reload)
+// sends the same pair, and the server answers with the same phone instead of a spent code.
+async function enrollmentIdFor(code) {
+  const canonical = canonicalCode(code);
+  const kept = await db.getSetting("enrollment");
+  if (kept && kept.code === canonical) return kept.id;
+  const id = b64uEncode(crypto.getRandomValues(new Uint8Array(16)));
+  await db.setSetting("enrollment", { code: canonical, id });
+  return id;
+}
+
+async function enroll(code) {
+  const typed = code.trim();
+  let answer;
+  try {
+    answer = await api.enroll(typed, await enrollmentIdFor(typed));
+  } catch (error) {
+    if (error instanceof api.ApiError && error.status === 403) {
+      return enrollScreen({ message: t("El código no es válido, ya se usó o caducó."), typed });
+    }
+    const busy = error instanceof api.ApiError && (error.status >= 500 || error.status === 429);
+    if (error instanceof api.ApiError && !busy) return enrollScreen({ message: error.message, typed });
+    return enrollScreen({
+      message: busy
+        ? t("El servidor está ocupado. Toque «Reintentar» en un momento; el código sigue sirviendo.")
+        : t("No hay conexión con el servidor. Toque «Reintentar» cuando tenga señal; el código sigue sirviendo."),
+      typed,
+      retry: true,
+    });
+  }
+  await db.setSetting("deviceToken", answer.device_token);
+  await db.setSetting("team", answer.team);
+  await db.deleteSetting("enrollment");
+  // The code is spent now; if keys and forms do not arrive, they are fetched again at start and after sync.
+  await refreshBootstrap(answer.device_token).catch(() => null);
+  status.disconnected = false;
+  await requestPersistence();
+  outbox.reconnected();
+  await startLanguage();
+  await homeScreen();
+}
+
+
+export async function requestPersistence() {
+  if (navigator.storage && navigator.storage.persist) {
+    status.persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+  }
+}

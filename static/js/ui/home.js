@@ -1,0 +1,128 @@
+// Home: what waits to be sent, what the server refused, and the way to a new report.
+
+import * as db from "../db.js";
+import { formatDate, t, tn } from "../i18n.js";
+import { outbox } from "../sync.js";
+import { askToConfirm } from "./confirm.js";
+import { el } from "./el.js";
+import { enrollScreen } from "./enrolment.js";
+import { languagePicker } from "./language.js";
+import { formScreen } from "./report.js";
+import { show, shownScreen, status } from "./screen.js";
+import { applyUpdate } from "./update.js";
+
+// `refreshing`: only redraw it if it is still on screen once its data is read (the worker may have moved on).
+export async function homeScreen(refreshing = false) {
+  const [entries, lastSync, team] = await Promise.all([db.outboxEntries(), db.getSetting("lastSync"), db.getSetting("team")]);
+  const queued = entries.filter((e) => e.state === "queued");
+  const rejected = entries.filter((e) => e.state === "rejected");
+  const items = [
+    el("h1", { tabindex: "-1", text: t("Informes") }),
+    status.notice ? el("p", { class: "notice", role: "status", text: status.notice }) : null,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { class: "primary", onclick: () => formScreen(false), text: t("Nuevo informe") }),
+      el("button", { class: "secondary", onclick: () => formScreen(true), text: t("Informe rápido") }),
+    ),
+    el(
+      "section",
+      { class: "card", "aria-labelledby": "outbox-title" },
+      el("h2", { id: "outbox-title", text: t("Por enviar") }),
+      el("p", { class: "count", "data-testid": "queued", text: String(queued.length) }),
+      queued.length
+        ? el("p", { text: t("Guardado el primero: %(date)s", { date: formatDate(queued.map((e) => e.savedOn).sort()[0]) }) })
+        : null,
+      status.progress
+        ? el("p", { role: "status", text: t("%(sent)s de %(total)s enviados", status.progress) })
+        : null,
+      status.sent && !status.progress
+        ? el("p", {
+            role: "status",
+            "data-testid": "sent",
+            text: tn("%(count)s informe enviado", "%(count)s informes enviados", status.sent),
+          })
+        : null,
+      el("p", { "data-testid": "last-sync", text: lastSync ? t("Último envío: %(date)s", { date: formatDate(lastSync) }) : t("Aún no se ha enviado nada.") }),
+      status.waiting ? el("p", { class: "waiting", role: "status", text: status.waiting }) : null,
+      status.stalled
+        ? el("p", { class: "waiting", role: "status", text: t("El servidor tarda en responder. «Enviar ahora» lo intenta de nuevo sin esperar más.") })
+        : null,
+      status.problem ? el("p", { class: "error", role: "alert", text: status.problem }) : null,
+      el("button", {
+        class: "secondary",
+        onclick: () => outbox.sendNow(),
+        disabled: !queued.length || (status.syncing && !status.stalled),
+        text: t("Enviar ahora"),
+      }),
+    ),
+    rejected.length
+      ? el(
+          "section",
+          { class: "card warning" },
+          el("h2", {
+            text: tn("%(count)s informe no aceptado por el servidor", "%(count)s informes no aceptados por el servidor", rejected.length),
+          }),
+          el(
+            "ul",
+            { class: "rejected" },
+            rejected.map((e) =>
+              el(
+                "li",
+                {},
+                el("span", { text: `${formatDate(e.savedOn)}: ${e.error || t("El servidor no dio el motivo.")}` }),
+                el("button", { type: "button", class: "secondary", onclick: () => removeRejected(e.rid), text: t("Borrar del teléfono") }),
+              ),
+            ),
+          ),
+          el("p", { class: "hint", text: t("Se conservan en el teléfono y se vuelven a enviar cuando el servidor cambia. Avise a su supervisor.") }),
+        )
+      : null,
+    status.disconnected
+      ? el(
+          "section",
+          { class: "card warning", role: "alert" },
+          el("p", { text: t("Este teléfono fue desconectado del equipo. Sus informes se conservan; pida un código nuevo.") }),
+          el("button", { class: "secondary", onclick: () => enrollScreen(), text: t("Conectar de nuevo") }),
+        )
+      : null,
+    status.updateReady
+      ? el(
+          "section",
+          { class: "card" },
+          el("p", { text: t("Hay una versión nueva de la aplicación.") }),
+          el("button", { class: "secondary", onclick: applyUpdate, disabled: status.syncing, text: t("Actualizar") }),
+        )
+      : null,
+    el(
+      "p",
+      { class: "hint", "data-testid": "storage" },
+      status.persisted === true
+        ? t("Almacenamiento persistente: concedido.")
+        : t("Almacenamiento persistente: no concedido; el navegador podría borrar datos si falta espacio."),
+    ),
+    team ? el("p", { class: "hint", text: t("Equipo: %(team)s", { team }) }) : null,
+    await languagePicker((message) => {
+      if (message) status.problem = message;
+      return homeScreen();
+    }),
+  ];
+  if (refreshing && shownScreen() !== "home") return;
+  show("home", ...items);
+}
+
+// A refused report is gone for good once removed (the server does not have it): asked first.
+async function removeRejected(rid) {
+  const sure = await askToConfirm(
+    t("¿Borrar este informe del teléfono? El servidor no lo tiene: se perderá para siempre."),
+    t("Borrar"),
+    t("Conservar"),
+  );
+  if (sure) await db.removeFromOutbox([rid]);
+  await homeScreen();
+}
+
+
+export function rerenderHomeIfShown() {
+  if (shownScreen() === "home") homeScreen(true);
+}

@@ -1,0 +1,31 @@
+// The page's one screen area, and the state of the phone that every screen may show.
+
+import { present } from "./el.js";
+
+export const root = document.getElementById("app");
+
+export const status = {
+  progress: null, // { sent, total } while a sync runs
+  syncing: false,
+  problem: "", // why the last sync failed, in words
+  waiting: "", // a sync that will be tried again by itself (offline, server busy), in words
+  stalled: false, // the answer to the request in flight is overdue
+  sent: null, // how many reports the last sync delivered
+  disconnected: false,
+  notice: "", // e.g. "saved"
+  updateReady: false,
+  persisted: null,
+};
+
+let shown = "";
+
+// Focus moves to the heading only when the screen changes, not when the same one is refreshed.
+export function show(screen, ...nodes) {
+  root.replaceChildren(...present(nodes));
+  if (screen !== shown) root.querySelector("h1")?.focus();
+  shown = screen;
+}
+
+export function shownScreen() {
+  return shown;
+}
