@@ -35,7 +35,7 @@ from fieldapp import create_app, crypto  # noqa: E402
 from fieldapp.config import Config  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import OrgKey, Report, today  # noqa: E402
-from fieldapp.services import devices  # noqa: E402
+from fieldapp.services import enrollment, teams  # noqa: E402
 
 BATCH = 100
 WARMUP_BATCHES = 8
@@ -77,7 +77,7 @@ def run_api(url: str, workdir: Path, count: int, clients: int, server_args: list
         db.create_all()
         pub = crypto.public_raw(crypto.generate_private_key())
         db.session.add(OrgKey(kid=crypto.kid_for(pub), public_key=pub, current=True))
-        code = devices.issue_code(db.session, devices.create_team(db.session, "bench"), uses=1)
+        code = enrollment.issue_code(db.session, teams.create_team(db.session, "bench"), uses=1)
         db.session.commit()
         db.engine.dispose()
     envelopes = sealed_envelopes(pub, count + WARMUP_BATCHES * BATCH)
@@ -197,7 +197,9 @@ def run_raw(url: str, count: int) -> tuple[float, int]:
 
 
 SERVERS = {
-    # `fieldapp serve` as shipped: gunicorn, 2 worker processes of 1 thread (behind a buffering proxy).
+    # `fieldapp serve` as shipped: gunicorn, 2 worker processes of 4 threads (an export holds only one).
+    "gunicorn-2w-4t": ["--server", "gunicorn", "--workers", "2", "--threads", "4"],
+    # One thread per process: the fastest raw ingest, but a long export blocks its process's batches.
     "gunicorn-2w": ["--server", "gunicorn", "--workers", "2", "--threads", "1"],
     # For a server with no buffering proxy in front: slow uploads hold a thread, not a process.
     "gunicorn-2w-8t": ["--server", "gunicorn", "--workers", "2", "--threads", "8"],
