@@ -69,7 +69,7 @@ def test_languages_page_shows_coverage_and_previews(tito) -> None:
 
 def test_pending_strings_show_source_and_where_they_appear(tito) -> None:
     page = tito.get("/dashboard/translations/qu?q=Nuevo informe").get_data(as_text=True)
-    assert "Nuevo informe" in page and "Aplicación del teléfono" in page and "static/js/app.js" in page
+    assert "Nuevo informe" in page and "Aplicación del teléfono" in page and "static/js/ui/home.js" in page
     form = tito.get("/dashboard/translations/qu?q=Marque todas").get_data(as_text=True)
     assert "Formulario de informe" in form and "ayuda de la pregunta «Edad»" in form  # the question it belongs to
     confirmed = tito.get("/dashboard/translations/qu?q=Idioma").get_data(as_text=True)
