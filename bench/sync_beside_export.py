@@ -22,21 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-
+from bench.ingest import fresh_database  # noqa: E402
 from tests.served import Person, Phone, Served  # noqa: E402
 
 LOGIN, KEY = "entrada segura 2026", "llave del equipo 2026"
 BATCH = 20  # what a phone sends after a day in the field
-
-
-def _postgres_database(admin_url: str, name: str) -> str:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def _batch_times(phone: Phone, batches: int) -> list[float]:
@@ -108,7 +98,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fieldapp-bench-") as tmp:
         run("sqlite", Path(tmp) / "sqlite", None, args.reports, args.rounds, args.batches)
         if args.postgres_url:
-            url = _postgres_database(args.postgres_url, "bench_sync_export")
+            url = fresh_database("postgresql", Path(tmp), args.postgres_url, "bench_sync_export")
             run("postgresql", Path(tmp) / "pg", url, args.reports, args.rounds, args.batches)
 
 

@@ -112,14 +112,17 @@ def _store_grant(session: Session, key: OrgKey, holder: User, wrapped: str) -> N
     session.flush()
 
 
+def _prepared_key(der: bytes, passphrase: str, kdf: crypto.KdfParams) -> PreparedKey:
+    pub = crypto.public_raw(der)
+    kid = crypto.kid_for(pub)
+    return PreparedKey(der, pub, kid, crypto.wrap_private_key(der, kid, passphrase, kdf))
+
+
 def prepare_managed_key(holder_role: str, passphrase: str, kdf: crypto.KdfParams) -> PreparedKey:
     """A fresh key pair wrapped under the holder's passphrase; pure, so it runs before the write."""
     _check_holder_role(holder_role)
     check_passphrase(passphrase)
-    der = crypto.generate_private_key()
-    pub = crypto.public_raw(der)
-    kid = crypto.kid_for(pub)
-    return PreparedKey(der, pub, kid, crypto.wrap_private_key(der, kid, passphrase, kdf))
+    return _prepared_key(crypto.generate_private_key(), passphrase, kdf)
 
 
 def store_managed_key(session: Session, prepared: PreparedKey, holder: User) -> NewKey:
@@ -131,7 +134,8 @@ def store_managed_key(session: Session, prepared: PreparedKey, holder: User) -> 
 
 
 def create_managed_key(session: Session, holder: User, passphrase: str, kdf: crypto.KdfParams) -> NewKey:
-    """A fresh key, made current, its private half wrapped for `holder` alone."""
+    """A fresh key, made current, its private half wrapped for `holder` alone; in one go, for tools and tests
+    (the server prepares first and stores in a short write)."""
     return store_managed_key(session, prepare_managed_key(holder.role, passphrase, kdf), holder)
 
 
@@ -157,8 +161,7 @@ def prepare_import(
         return PreparedImport(pub, None)
     _check_holder_role(holder_role)
     check_passphrase(passphrase)
-    kid = crypto.kid_for(pub)
-    return PreparedImport(pub, PreparedKey(der, pub, kid, crypto.wrap_private_key(der, kid, passphrase, kdf)))
+    return PreparedImport(pub, _prepared_key(der, passphrase, kdf))
 
 
 def store_import(session: Session, prepared: PreparedImport, holder: User | None) -> OrgKey:
@@ -172,6 +175,7 @@ def store_import(session: Session, prepared: PreparedImport, holder: User | None
 def import_pem(
     session: Session, pem: bytes, holder: User | None, passphrase: str | None, kdf: crypto.KdfParams
 ) -> OrgKey:
+    """prepare_import then store_import in one go, for tools and tests."""
     return store_import(session, prepare_import(pem, holder.role if holder else None, passphrase, kdf), holder)
 
 
@@ -382,6 +386,7 @@ def grant(
     kdf: crypto.KdfParams,
     kid: str | None = None,
 ) -> list[OrgKey]:
+    """prepare_grant then store_grants in one go, for tools and tests."""
     wrapped = prepare_grant(session, granter, granter_passphrase, grantee, grantee_passphrase, kdf, kid)
     return store_grants(session, grantee, wrapped)
 
@@ -396,9 +401,7 @@ def prepare_recovery(kit: bytes, phrase: str, holder_role: str, passphrase: str,
         der = crypto.open_recovery_kit(kit, phrase)
     except crypto.UnwrapError as exc:
         raise Forbidden(N_("La frase de recuperación no abre este archivo, o el archivo está dañado.")) from exc
-    pub = crypto.public_raw(der)
-    kid = crypto.kid_for(pub)
-    return PreparedKey(der, pub, kid, crypto.wrap_private_key(der, kid, passphrase, kdf))
+    return _prepared_key(der, passphrase, kdf)
 
 
 def store_recovered(session: Session, prepared: PreparedKey, holder: User) -> OrgKey:
@@ -413,7 +416,7 @@ def store_recovered(session: Session, prepared: PreparedKey, holder: User) -> Or
 
 
 def recover(session: Session, kit: bytes, phrase: str, holder: User, passphrase: str, kdf: crypto.KdfParams) -> OrgKey:
-    """Restore a key from its recovery file and phrase, wrapped anew for `holder`."""
+    """Restore a key from its recovery file and phrase, wrapped anew for `holder`; in one go, for tools and tests."""
     return store_recovered(session, prepare_recovery(kit, phrase, holder.role, passphrase, kdf), holder)
 
 

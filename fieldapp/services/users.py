@@ -82,6 +82,7 @@ def add_account(session: Session, account: NewAccount) -> User:
 
 
 def create_user(session: Session, username: str, role: str, passphrase: str, kdf: KdfParams) -> User:
+    """prepare_account then add_account in one go, for tools and tests."""
     return add_account(session, prepare_account(username, role, passphrase, kdf))
 
 
