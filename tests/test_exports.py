@@ -192,31 +192,34 @@ def test_csv_labels_are_spanish_each_question_once_with_its_language(org, client
 
 
 def test_csv_numbers_are_not_places(org, client, runner, tmp_path) -> None:
-    rid = upload(org, client, document(people_count=12, department="1701", province="17", district="21"))
+    rid = upload(org, client, document(people_count=12, department="17", province="1701", district="170101"))
     row = next(r for r in export_rows(runner, tmp_path, "csv") if r["rid"] == rid)
-    assert row["people_count"] == "12"  # was labelled "Junín"
-    assert row["department"] == "1701" and row["department_label"] == "1701"
-    assert row["province"] == "17" and row["province_label"] == "17"
-    assert row["district"] == "21" and row["district_label"] == "21"
+    assert row["people_count"] == "12" and "people_count_label" not in row  # was labelled "Junín"
+    assert row["department_label"] == "Madre de Dios" and row["province_label"] == "Tambopata"
+    assert row["district_label"] == "Tambopata"
+
+
+def test_csv_place_codes_of_the_wrong_kind_make_a_malformed_row(org, client, runner, tmp_path) -> None:
+    rid = upload(org, client, document(department="1701", province="17", district="21"))
+    row = next(r for r in export_rows(runner, tmp_path, "csv") if r["rid"] == rid)
+    assert row["error"] == "informe mal formado"
+    assert row["department"] == row["province"] == row["district"] == ""  # nothing of it is read as a report
 
 
 def test_csv_and_htcds_cells_never_start_a_formula(org, client, runner, tmp_path) -> None:
-    rids = [
-        upload(
-            org,
-            client,
-            document(notes=formula, place_kind=formula, sex=[formula], department=formula, recruitment_apps=[formula])
-            | {"locale": formula},
-        )
+    # Free text reaches cells as it came; codes that are not the form's make a malformed row, with no cell of theirs.
+    rids = [upload(org, client, document(notes=formula) | {"locale": formula}) for formula in FORMULAS]
+    malformed = [
+        upload(org, client, document(place_kind=formula, sex=[formula], department=formula, recruitment_apps=[formula]))
         for formula in FORMULAS
     ]
     rows = {r["rid"]: r for r in export_rows(runner, tmp_path, "csv")}
     htcds = {r["cas_Identifier"]: r for r in export_rows(runner, tmp_path, "htcds")}
     for rid, formula in zip(rids, FORMULAS, strict=True):
-        row = rows[rid]
-        for column in ("notes", "place_kind", "place_kind_label", "sex", "sex_label", "department", "language"):
-            assert row[column] == "'" + formula, (column, formula)
-        assert htcds[rid]["prs_Gender"] == htcds[rid]["vic_RecruitmentWebsitesAndApps"] == "'" + formula
+        assert rows[rid]["notes"] == rows[rid]["language"] == "'" + formula, formula
+    for rid in malformed:
+        assert rows[rid]["error"] == htcds[rid]["error"] == "informe mal formado"
+        assert rows[rid]["sex"] == rows[rid]["department"] == htcds[rid]["prs_Gender"] == ""
     for cell in [c for r in [*rows.values(), *htcds.values()] for c in r.values()]:
         assert not cell or cell[0] not in "=+-@\t\r", cell
 

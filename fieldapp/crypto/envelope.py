@@ -31,9 +31,9 @@ PUB_LEN = 65
 IV_LEN = 12
 TAG_LEN = 16
 
-_B64U_RE = re.compile(r"[A-Za-z0-9_-]*\Z")
+_B64U_RE = re.compile(r"[A-Za-z0-9_-]*")
 _B64U_VALUE = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
-_KID_RE = re.compile(r"^[0-9a-f]{16}$")
+_KID_RE = re.compile(r"[0-9a-f]{16}")
 
 
 class EnvelopeError(Invalid):
@@ -56,7 +56,7 @@ def b64u_encode(data: bytes) -> str:
 
 def b64u_length(text: object) -> int:
     """The decoded length of strict base64url without padding, checked without decoding; else ValueError."""
-    if not isinstance(text, str) or len(text) % 4 == 1 or not _B64U_RE.match(text):
+    if not isinstance(text, str) or len(text) % 4 == 1 or not _B64U_RE.fullmatch(text):
         raise ValueError("not base64url without padding")
     # Reject non-canonical encodings (stray low bits in the last character) so one value has one spelling.
     tail = len(text) % 4
@@ -109,7 +109,7 @@ def kid_for(pub: bytes) -> str:
 
 
 def is_kid(text: object) -> bool:
-    return isinstance(text, str) and bool(_KID_RE.match(text))
+    return isinstance(text, str) and _KID_RE.fullmatch(text) is not None
 
 
 def parse_pem(pem: bytes) -> tuple[bytes | None, bytes]:

@@ -20,7 +20,7 @@ from .files import write_atomically
 
 REGISTRY = Path(__file__).resolve().parents[2] / "translations" / "locales.json"
 SOURCE = "es"
-_CODE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+_CODE_RE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
 _PLURAL_RE = re.compile(r"^nplurals=(\d+); plural=(.+);$")
 
 
@@ -52,7 +52,7 @@ def _check(code: str, raw: dict, codes: set[str]) -> LocaleEntry:
     def fail(msgid: str, **params: object) -> RegistryError:
         return RegistryError(msgid, code=code, **params)
 
-    if not _CODE_RE.match(code):
+    if not _CODE_RE.fullmatch(code):
         raise fail(
             N_("Idioma «%(code)s»: el código debe ser ISO 639-1 o 639-3 (2 o 3 minúsculas), y opcionalmente _REGIÓN.")
         )

@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from .. import crypto
 from ..models import Report
 from . import forms, inbox
 
@@ -42,14 +41,11 @@ def iter_opened_reports(
             "status": report.status,
             "referred_to": report.referred_to,
         }
-        try:
-            row["document"] = crypto.open_envelope(json.loads(report.envelope), private_keys)
-        except crypto.EnvelopeError as exc:
-            row["error"] = exc.reason
-        else:
-            problem = forms.document_problem(row["document"])
-            if problem is not None:
-                row["error"] = problem  # the document stays for JSON Lines, which writes it as it was opened
+        document, error = inbox.open_stored(report.envelope, private_keys)
+        if document is not None:
+            row["document"] = document  # a malformed one too: JSON Lines writes it as it was opened
+        if error is not None:
+            row["error"] = error
         yield row
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
 
 MALFORMED = N_("informe mal formado")
 UNKNOWN_FORM = N_("formulario o versión de formulario desconocidos")
+DOCUMENT_PROBLEMS = (MALFORMED, UNKNOWN_FORM)  # opened, but not a report this server can read
 
 # Where each place question finds its names in the definition's `places`.
 PLACE_LISTS = {"department": "departments", "province": "provinces", "district": "districts"}
@@ -78,12 +80,20 @@ def shown(labels: dict[str, Shown], code: str) -> Shown:
     return labels.get(code) or Shown(code, translate=False)
 
 
+MAX_TEXT_CHARS = 4000  # a text question without its own maxlength
+MAX_META_CHARS = 64  # locale, created_at: short by nature
+DOCUMENT_KEYS = frozenset({"form", "form_version", "created_at", "locale", "answers", "attachments"})
+DERIVED_ANSWERS = {"minors": bool}  # set by the phone from other answers, not asked
+
+
 def document_problem(document: object) -> str | None:
     """Why a decrypted document cannot be read as a report of a form this server knows (a msgid), or None.
 
-    A document was written by whoever held a device token: its shape is checked whole before anything reads it.
+    A document was written by whoever held a device token: its shape is checked whole before anything reads it:
+    known keys, valid Unicode, each answer of its question's type, each code one the question offers, each
+    text bounded.
     """
-    if not isinstance(document, dict):
+    if not isinstance(document, dict) or not document.keys() <= DOCUMENT_KEYS:
         return MALFORMED
     try:
         crypto.encode_document(document)
@@ -94,27 +104,55 @@ def document_problem(document: object) -> str | None:
     if definition is None or type(version) is not int or not 1 <= version <= definition["version"]:
         return UNKNOWN_FORM
     answers = document.get("answers")
-    if not isinstance(answers, dict) or not isinstance(document.get("locale", ""), str):
+    if not isinstance(answers, dict) or not isinstance(document.get("attachments", []), list):
         return MALFORMED
-    if not isinstance(answers.get("minors", False), bool):
-        return MALFORMED
-    for question in questions(definition):
-        if question["id"] in answers and not _has_type(answers[question["id"]], question["type"]):
+    for key in ("locale", "created_at"):
+        value = document.get(key, "")
+        if not isinstance(value, str) or len(value) > MAX_META_CHARS:
+            return MALFORMED
+    by_id = {question["id"]: question for question in questions(definition)}
+    codes = answer_labels(definition["id"])
+    for key, value in answers.items():
+        question = by_id.get(key)
+        if question is None:
+            if not isinstance(value, DERIVED_ANSWERS.get(key, ())):
+                return MALFORMED
+        elif not _has_type(value, question) or not _has_known_codes(value, question, codes[key]):
             return MALFORMED
     return None
 
 
-def _has_type(value: Any, question_type: str) -> bool:
+def _has_type(value: Any, question: dict[str, Any]) -> bool:
+    question_type = question["type"]
     expected = ANSWER_TYPES.get(question_type)
     if expected is None:
         return False
-    if expected is int:
-        return type(value) is int  # a boolean is an int to Python, not to the form
+    if expected is int:  # a boolean is an int to Python, not to the form
+        return type(value) is int and question.get("min", 0) <= value <= question.get("max", 10**6)
     if question_type == "date":
-        return isinstance(value, str) and DATE_RE.fullmatch(value) is not None
+        return isinstance(value, str) and DATE_RE.fullmatch(value) is not None and _is_date(value)
+    if question_type == "text":
+        return isinstance(value, str) and len(value) <= question.get("maxlength", MAX_TEXT_CHARS)
     if expected is list:
-        return isinstance(value, list) and all(isinstance(code, str) for code in value)
+        return (
+            isinstance(value, list) and all(isinstance(code, str) for code in value) and len(set(value)) == len(value)
+        )
     return isinstance(value, expected)
+
+
+def _has_known_codes(value: Any, question: dict[str, Any], labels: dict[str, Shown]) -> bool:
+    """A choice or place answer names only codes the question offers; other answers have no codes."""
+    if question["type"] not in CHOICE_TYPES and question["type"] not in PLACE_LISTS:
+        return True
+    return all(code in labels for code in (value if isinstance(value, list) else [value]))
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def describe_answers(document: dict[str, Any]) -> list[tuple[str, list[Shown]]]:

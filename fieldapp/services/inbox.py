@@ -69,8 +69,9 @@ class OpenedReport:
     team: str
     status: str
     referred_to: str | None
-    document: dict[str, Any] | None = None  # None when locked, or when it cannot be opened
+    document: dict[str, Any] | None = None  # None when locked, or when it cannot be opened or is malformed
     error: str | None = None
+    raw: str | None = None  # a malformed document as JSON text, shown escaped so a supervisor can see what came
     notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -97,18 +98,43 @@ class OpenedReport:
         )
 
 
+RAW_SHOWN_CHARS = 20_000
+
+
+def open_stored(envelope_text: str, private_keys: dict[str, ec.EllipticCurvePrivateKey]) -> tuple[Any, str | None]:
+    """A stored envelope opened and its document checked whole: (document, None), or (what was opened or None,
+    why it cannot be read as a report: a msgid). Pages, statistics and exports read reports through this alone."""
+    try:
+        envelope = json.loads(envelope_text)
+    except ValueError:  # kept before identifiers were matched whole: unreadable, but never a crash
+        return None, forms.MALFORMED
+    try:
+        document = crypto.open_envelope(envelope, private_keys)
+    except crypto.EnvelopeError as exc:
+        return None, exc.reason
+    return document, forms.document_problem(document)
+
+
+def raw_text(document: Any) -> str:
+    """A document as JSON text for showing, ASCII-escaped (lone surrogates included) and cut to a bound."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True)
+    except (ValueError, TypeError, RecursionError):  # nested too deep to write out
+        text = repr(document)
+    # Lone surrogates cannot be written to a page: each is shown as its escape.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= RAW_SHOWN_CHARS else text[:RAW_SHOWN_CHARS] + " …"
+
+
 def _open(row: Any, private_keys: dict[str, ec.EllipticCurvePrivateKey] | None) -> OpenedReport:
     """A listed row (see _query), opened when keys are given."""
     opened = OpenedReport(row.rid, row.received_on, row.team, row.status, row.referred_to)
     if private_keys is not None:
-        try:
-            document = crypto.open_envelope(json.loads(row.envelope), private_keys)
-        except crypto.EnvelopeError as exc:
-            opened.error = exc.reason
-        else:
-            # Checked whole on open, so that pages and statistics read only what the form allows.
-            opened.error = forms.document_problem(document)
-            opened.document = document if opened.error is None else None
+        document, opened.error = open_stored(row.envelope, private_keys)
+        if opened.error is None:
+            opened.document = document
+        elif document is not None:
+            opened.raw = raw_text(document)
     return opened
 
 

@@ -20,7 +20,8 @@ from .. import crypto
 from ..errors import N_, Invalid
 from ..models import OrgKey, Report, today
 
-UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# Used with fullmatch only: `$` would let a trailing newline through.
+UUID4_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 ENVELOPE_FIELDS = ("v", "rid", "kid", "epk", "iv", "ct", "att")
 ALL_FIELDS = frozenset(ENVELOPE_FIELDS)
 REQUIRED_FIELDS = ALL_FIELDS - {"att"}
@@ -67,7 +68,7 @@ def _check_attachments(att: object) -> list[dict[str, Any]]:
             not isinstance(item, dict)
             or set(item) != {"aid", "chunks"}
             or not isinstance(item["aid"], str)
-            or not UUID4_RE.match(item["aid"])
+            or not UUID4_RE.fullmatch(item["aid"])
             or type(item["chunks"]) is not int
             or not 1 <= item["chunks"] <= MAX_CHUNKS
             or item["aid"] in seen
@@ -94,7 +95,7 @@ def check_envelope(envelope: object, known_kids: set[str], max_ct_bytes: int) ->
     if type(envelope["v"]) is not int or envelope["v"] != crypto.ENVELOPE_VERSION:
         raise Invalid(N_("Versión de sobre no admitida."))
     rid = envelope["rid"]
-    if not isinstance(rid, str) or not UUID4_RE.match(rid):
+    if not isinstance(rid, str) or not UUID4_RE.fullmatch(rid):
         raise Invalid(N_("El identificador «rid» debe ser un UUID v4 en minúsculas."))
     kid = envelope["kid"]
     if not crypto.is_kid(kid):
@@ -106,12 +107,12 @@ def check_envelope(envelope: object, known_kids: set[str], max_ct_bytes: int) ->
         raise Invalid(N_("La clave efímera «epk» no es un punto P-256 sin comprimir."))
     _b64u_field(envelope, "iv", crypto.IV_LEN, crypto.IV_LEN)
     _b64u_field(envelope, "ct", crypto.TAG_LEN, max_ct_bytes)
-    # Every field is now known to be plain ASCII (uuid, hex, base64url): no JSON escaping can be needed.
-    text = (
-        f'{{"v":1,"rid":"{rid}","kid":"{kid}","epk":"{envelope["epk"]}","iv":"{envelope["iv"]}","ct":"{envelope["ct"]}"'
-    )
+    canonical: dict[str, Any] = {name: envelope[name] for name in ENVELOPE_FIELDS if name != "att"}
     att = _check_attachments(envelope["att"]) if "att" in fields else None
-    text += f',"att":{json.dumps(att, separators=(",", ":"))}}}' if att else "}"
+    if att:
+        canonical["att"] = att
+    # A serializer, never string assembly: whatever slips past a check above still yields valid JSON.
+    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
     return CheckedEnvelope(rid, kid, text, hashlib.sha256(text.encode()).hexdigest())
 
 

@@ -48,7 +48,8 @@ class Breakdown:
 @dataclass
 class Picture:
     reports: int
-    unreadable: int
+    unreadable: int  # could not be opened
+    malformed: int  # opened, but not a report of a known form: counted apart, never read
     breakdowns: list[Breakdown]
 
 
@@ -65,10 +66,13 @@ def _codes(report: OpenedReport, dimension: str) -> list[str]:
 def compute(reports: Iterable[OpenedReport]) -> Picture:
     labels = forms.answer_labels()
     counters = {dimension: Counter() for dimension, _ in DIMENSIONS}
-    total = unreadable = 0
+    total = unreadable = malformed = 0
     for report in reports:
         if report.document is None:
-            unreadable += 1
+            if report.error in forms.DOCUMENT_PROBLEMS:
+                malformed += 1
+            else:
+                unreadable += 1
             continue
         total += 1
         for dimension, _ in DIMENSIONS:
@@ -85,4 +89,4 @@ def compute(reports: Iterable[OpenedReport]) -> Picture:
             label = forms.shown(names, code)
             rows.append(Row(code, label.text, label.translate, count, count / total if total else 0.0))
         breakdowns.append(Breakdown(dimension, title, rows))
-    return Picture(total, unreadable, breakdowns)
+    return Picture(total, unreadable, malformed, breakdowns)

@@ -20,7 +20,7 @@ ROLE_LABELS = {
     Role.SUPERVISOR.value: N_("Supervisión"),
     Role.TRANSLATOR.value: N_("Traducción"),
 }
-_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 # The commonest choices that pass a length rule; an attacker tries these first.
 _COMMON = {
     "1234567890",
@@ -48,7 +48,7 @@ def check_passphrase(passphrase: str) -> None:
 
 def normalize_username(username: str) -> str:
     name = username.strip().lower()
-    if not _USERNAME_RE.match(name):
+    if not _USERNAME_RE.fullmatch(name):
         raise Invalid(
             N_("El nombre de usuario debe tener de 2 a 64 caracteres: letras, cifras, punto, guion o guion bajo.")
         )
