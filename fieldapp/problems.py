@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, current_app, json, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -48,12 +49,18 @@ def _wants_problem_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def _url_for_without_host(endpoint: str, **values: object) -> str:
+    """url_for's path, for a request whose Host the router refused: built on a route map bound to no host."""
+    return current_app.url_map.bind("", script_name=request.script_root or None).build(endpoint, values)
+
+
 def _answer(status: int, detail: str | None) -> Response | tuple[str, int]:
     if _wants_problem_json():
         return problem(status, detail)
-    return render_template(
-        "error.html", status=status, title=gettext(TITLES.get(status, TITLES[400])), detail=detail
-    ), status
+    context: dict[str, object] = {"status": status, "title": gettext(TITLES.get(status, TITLES[400])), "detail": detail}
+    if request_ctx.url_adapter is None:
+        context["url_for"] = _url_for_without_host  # a Host label over 63 characters left url_for nothing to build on
+    return render_template("error.html", **context), status
 
 
 def register_error_handlers(app: Flask) -> None:
