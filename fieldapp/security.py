@@ -12,8 +12,11 @@ import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, request, session
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, RequestRedirect
 from werkzeug.serving import WSGIRequestHandler
 
 from .errors import N_, BadRequest
@@ -120,10 +123,32 @@ def closing_on_disconnect(app: Any) -> Any:
 
 
 class AnonymousRequestHandler(WSGIRequestHandler):
-    """Werkzeug's server, minus the client address and the time in its log lines."""
+    """Werkzeug's server, minus the client address and the time in its log lines, and minus its Server header."""
+
+    # A request line it cannot read is answered with a status line, not as HTTP/0.9 (a bare body).
+    default_request_version = "HTTP/1.0"
 
     def address_string(self) -> str:
         return "-"
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # BaseHTTPRequestHandler's, without "Server: Werkzeug/… Python/…" (a scanner's first question)
+        self._connection_header_sent = False
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == 505:
+            code = 400  # "HTTP/2.0" or above on a request line is malformed input, as gunicorn answers it
+        super().send_error(code, message, explain)
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection":
+            if getattr(self, "_connection_header_sent", False):
+                return  # the app's Connection: close after a refused body, then the server's own: one is enough
+            self._connection_header_sent = True
+        super().send_header(keyword, value)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # the app logs each request itself, without the address
@@ -132,8 +157,8 @@ class AnonymousRequestHandler(WSGIRequestHandler):
         logging.getLogger("werkzeug").log(logging.ERROR if type == "error" else logging.INFO, message, *args)
 
 
-def anonymous_gunicorn_logger() -> type:
-    """Gunicorn's logger with no access log at all and addresses scrubbed from its error log."""
+def anonymous_gunicorn_logger(url_map: Map) -> type:
+    """Gunicorn's logger with no access log at all, and addresses and request targets scrubbed from its error log."""
     from gunicorn import glogging
 
     class AnonymousGunicornLogger(glogging.Logger):
@@ -141,9 +166,84 @@ def anonymous_gunicorn_logger() -> type:
 
         def setup(self, cfg):  # type: ignore[no-untyped-def]
             super().setup(cfg)
+            self.error_log.addFilter(ScrubRequestTargets(url_map))
             self.error_log.addFilter(ScrubAddresses())
 
         def access(self, *args: object, **kwargs: object) -> None:
             pass  # an access log would hold addresses and user agents
 
     return AnonymousGunicornLogger
+
+
+# A request target as a server or Flask writes it: a path (with its query), a query alone, or an absolute URL.
+# Not a file in a traceback (File "/…"), nor the "/" inside a word (HTTP/1.1).
+REQUEST_TARGET_RE = re.compile(
+    r"""(?<![^\s'"(\[=])(?<!File ")(?:[A-Za-z][A-Za-z0-9+.-]*://[^\s'"/?]*)?(?:/|\?(?=[^\s'"]))[^\s'"]*"""
+)
+# What a server library quotes of a request it refused (Python's repr): a request line, a version, a header.
+QUOTED_RE = re.compile(r"""(?<![\w\\])(?<!File )(b?)(['"])((?:\\.|(?!\2)[^\\])*)\2(?!\w)""")
+REQUEST_LINE_RE = re.compile(r"([A-Za-z]{1,20}) +((?:[/?*]|[A-Za-z][A-Za-z0-9+.-]*://).*?)(?: +(HTTP/\d(?:\.\d)?))?")
+
+
+def route_pattern(target: str, url_map: Map) -> str:
+    """The route a request target matches ("/setup/<token>"), or "<path>": never a value in the path, nor the query."""
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if "://" in path:
+        try:
+            path = urlsplit(path).path
+        except ValueError:
+            return "<path>"
+    if not path.startswith("/"):
+        return "<path>"
+    adapter = url_map.bind("localhost")
+    method = "GET"
+    for _ in range(4):  # a redirect to the canonical path (merged slashes, a trailing slash) or another method
+        try:
+            rule, _ = adapter.match(unquote(path), method=method, return_rule=True)
+            return str(rule.rule)
+        except RequestRedirect as redirect:
+            path = urlsplit(redirect.new_url).path
+        except MethodNotAllowed as refused:
+            if not refused.valid_methods:
+                break
+            method = refused.valid_methods[0]
+        except HTTPException:
+            break
+    return "<path>"
+
+
+def scrub_request_targets(text: str, url_map: Map) -> str:
+    """A log message with each request line reduced to its method, route pattern and version, any other text a
+    library quotes of a request dropped, and every request target reduced to its route pattern."""
+
+    def quoted(found: re.Match[str]) -> str:
+        prefix, quote, content = found.groups()
+        line = REQUEST_LINE_RE.fullmatch(content)
+        if line:
+            method, target, version = line.groups()
+            content = " ".join(part for part in (method, route_pattern(target, url_map), version) if part)
+        elif content.startswith(("/", "?")):
+            content = route_pattern(content, url_map)  # a target alone
+        elif content:
+            content = "..."  # a header line, or the rest of a target split at a space: nothing a log needs
+        return f"{prefix}{quote}{content}{quote}"
+
+    text = QUOTED_RE.sub(quoted, text)
+    return REQUEST_TARGET_RE.sub(lambda found: route_pattern(found.group(0), url_map), text)
+
+
+class ScrubRequestTargets(logging.Filter):
+    """Rewrites the request targets in a log record to their route patterns: a setup link's token, a report id or
+    a query never reaches the log (gunicorn and werkzeug's server quote the request lines they refuse)."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__()
+        self.url_map = url_map
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.msg = scrub_request_targets(record.getMessage(), self.url_map)
+        except Exception:  # a filter that raises would fail the request being logged
+            record.msg = "(a log message withheld: it could not be scrubbed of request targets)"
+        record.args = ()
+        return True

@@ -4,13 +4,18 @@ Several processes let a 2-core base laptop use both cores (one CPython process i
 few threads, because a supervisor's export or statistics page holds one for as long as it streams: with one
 thread per process, a phone batch that reached the streaming process waited for the whole export. A TLS proxy
 that receives each request body whole (nginx does by default) keeps slow uploads from holding threads.
-Neither server logs an address or agent.
+Neither server logs an address, an agent or a request target's values, nor names itself in a Server header;
+both serve the app behind guarding_request_bodies (a body they cannot read is a 400, one over the limit a 413).
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+from werkzeug.routing import Map
+
+from .wsgi import guarding_request_bodies
 
 log = logging.getLogger("fieldapp")
 
@@ -23,17 +28,18 @@ def gunicorn_available() -> bool:
     return True
 
 
-def serve_with_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+def serve_with_gunicorn(host: str, port: int, workers: int, threads: int, url_map: Map) -> None:
     from gunicorn.app.base import BaseApplication
 
     from .security import anonymous_gunicorn_logger
 
+    _use_anonymous_gunicorn_response()
     settings: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
         "threads": threads,
-        "logger_class": anonymous_gunicorn_logger(),
+        "logger_class": anonymous_gunicorn_logger(url_map),
         "accesslog": None,
         "loglevel": "info",
         "timeout": 120,
@@ -49,9 +55,26 @@ def serve_with_gunicorn(host: str, port: int, workers: int, threads: int) -> Non
         def load(self):  # type: ignore[no-untyped-def]
             from . import create_app
 
-            return create_app()  # in each worker: no database connection crosses a fork
+            return guarding_request_bodies(create_app())  # in each worker: no database connection crosses a fork
 
     FieldappServer().run()
+
+
+def _use_anonymous_gunicorn_response() -> None:
+    """Gunicorn's answers without its Server header, and closed after the app's answer says Connection: close."""
+    from gunicorn.http import wsgi
+
+    class AnonymousResponse(wsgi.Response):  # type: ignore[misc]
+        def process_headers(self, headers: list[tuple[str, str]]) -> None:
+            # Gunicorn drops hop-by-hop headers the app sends; this one means what is left of a refused body is unread.
+            if any(name.lower() == "connection" and value.strip().lower() == "close" for name, value in headers):
+                self.force_close()
+            super().process_headers(headers)
+
+        def default_headers(self) -> list[str]:
+            return [line for line in super().default_headers() if not line.startswith("Server:")]
+
+    wsgi.Response = AnonymousResponse  # wsgi.create builds every answer of the workers from this name
 
 
 def serve_with_werkzeug(app: Any, host: str, port: int) -> None:
@@ -62,7 +85,7 @@ def serve_with_werkzeug(app: Any, host: str, port: int) -> None:
     run_simple(
         host,
         port,
-        closing_on_disconnect(app),
+        closing_on_disconnect(guarding_request_bodies(app)),
         threaded=True,
         use_reloader=False,
         request_handler=AnonymousRequestHandler,

@@ -8,9 +8,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from werkzeug.routing import Map
 
 from ..database import release_before_fork, writing
 from ..extensions import db
+from ..security import ScrubAddresses, ScrubRequestTargets
 from ..services import setup, users
 
 
@@ -28,9 +30,13 @@ def _print_setup_link_if_needed(host: str, port: int) -> None:
     click.echo(_setup_url(host, port, token))
 
 
-def _configure_logging() -> None:
+def _configure_logging(url_map: Map) -> None:
+    handler = logging.StreamHandler()
+    # Whatever logs through it (the app, Flask, werkzeug's server) names routes, not the tokens in their paths.
+    handler.addFilter(ScrubRequestTargets(url_map))
+    handler.addFilter(ScrubAddresses())
     # No timestamps: the log must not place anyone at a precise time.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
 
 
 @click.command("serve")
@@ -56,7 +62,7 @@ def serve(host: str, port: int, workers: int, threads: int, server: str) -> None
     """Sirve la aplicación (sin registrar direcciones IP ni agentes de usuario)."""
     from .. import server as serving
 
-    _configure_logging()
+    _configure_logging(current_app.url_map)
     address = f"http://{host}:{port}/"
     click.echo(_("fieldapp sirve en %(url)s", url=address))
     _print_setup_link_if_needed(host, port)
@@ -65,7 +71,7 @@ def serve(host: str, port: int, workers: int, threads: int, server: str) -> None
     release_before_fork(db.engine)
     use_gunicorn = server == "gunicorn" or (server == "auto" and serving.gunicorn_available())
     if use_gunicorn:
-        serving.serve_with_gunicorn(host, port, workers, threads)
+        serving.serve_with_gunicorn(host, port, workers, threads, current_app.url_map)
     else:
         serving.serve_with_werkzeug(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
 
