@@ -33,6 +33,9 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_NAME="fieldapp_session",
         TESTING=config.testing,
     )
+    from .inputs import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
 

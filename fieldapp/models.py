@@ -94,6 +94,8 @@ class User(db.Model):
     # The same for the key passphrase: a stolen login must not become an unlimited guess at the key.
     failed_unlocks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unlock_locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Carried in the session cookie; logging out moves it on, so a copy of an earlier cookie opens nothing.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class OrgKey(db.Model):

@@ -6,7 +6,6 @@ log names the route pattern, never its values, so tokens in URLs stay out too.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import secrets
@@ -19,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, RequestRedirect
 from werkzeug.serving import WSGIRequestHandler
 
+from . import inputs
 from .errors import N_, BadRequest
 
 request_log = logging.getLogger("fieldapp.requests")
@@ -47,6 +47,8 @@ STATIC_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",  # nothing from another origin may even be embedded
+    "X-Permitted-Cross-Domain-Policies": "none",
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "geolocation=(), camera=(self), microphone=(self)",
 }
@@ -81,13 +83,26 @@ def check_csrf() -> None:
     """Every state-changing form post must echo the session's token (the token API is exempt)."""
     if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
         return
-    sent = request.form.get(CSRF_FIELD, "")
-    expected = session.get(CSRF_FIELD, "")
-    if not expected or not hmac.compare_digest(str(sent), str(expected)):
+    if not inputs.same_token(request.form.get(CSRF_FIELD), session.get(CSRF_FIELD)):
         raise BadRequest(N_("El formulario caducó o no vino de esta aplicación; vuelva a cargar la página."))
 
 
+def refuse_unclean_text() -> None:
+    """A path with control characters, or a query string or form whose text is not UTF-8 or holds NUL, is refused
+    whole before any view reads it (Werkzeug would pass NUL on, which PostgreSQL refuses, and keep bad escapes
+    as text)."""
+    clean = inputs.is_clean_text(request.path) and inputs.is_storable_urlencoded(request.query_string)
+    if clean and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if request.mimetype == "application/x-www-form-urlencoded":
+            clean = inputs.is_storable_urlencoded(request.get_data(cache=True))
+        elif request.mimetype == "multipart/form-data":
+            clean = all(inputs.is_storable_text(value) for value in request.form.values())
+    if not clean:
+        raise BadRequest(N_("La solicitud contiene texto no válido (UTF-8 mal formado o caracteres nulos)."))
+
+
 def init_security(app: Flask) -> None:
+    app.before_request(refuse_unclean_text)
     app.before_request(check_csrf)
     app.after_request(set_security_headers)
     app.after_request(log_request)

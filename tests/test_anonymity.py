@@ -168,6 +168,8 @@ def test_headers_on_every_kind_of_answer(app, client) -> None:
         assert answer.headers["Referrer-Policy"] == "no-referrer"
         assert answer.headers["Cross-Origin-Opener-Policy"] == "same-origin"
         assert answer.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+        assert answer.headers["Cross-Origin-Embedder-Policy"] == "require-corp", kind
+        assert answer.headers["X-Permitted-Cross-Domain-Policies"] == "none", kind
         if kind != "static":
             assert answer.headers["Cache-Control"] == "no-store", kind
     assert answers["static"].headers.get("Cache-Control") != "no-store"

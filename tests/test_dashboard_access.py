@@ -168,13 +168,44 @@ def test_idle_session_logs_out(client, accounts) -> None:
     assert client.get("/dashboard/").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["//elsewhere.example/x", "https://elsewhere.example/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//elsewhere.example/x",
+        "https://elsewhere.example/",
+        "javascript:alert(1)",
+        "/\\elsewhere.example/x",
+        "/dashboard/\r\nSet-Cookie: x=1",
+        "/" + "a" * 5000,
+    ],
+)
 def test_login_redirects_only_within_the_site(client, accounts, target) -> None:
     answer = client.post(
-        "/dashboard/login?next=" + target,
+        "/dashboard/login",
+        query_string={"next": target},
         data={"username": "admin", "passphrase": LOGIN_PASSPHRASE, "csrf_token": csrf(client)},
     )
-    assert answer.headers["Location"].endswith("/dashboard/")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/dashboard/", target
+
+
+@pytest.mark.parametrize(("method", "rule"), list(VIEWS))
+def test_a_cookie_copied_before_logout_opens_nothing_after(app, client, accounts, method, rule) -> None:
+    assert login(client, "admin").status_code == 302
+    token = csrf(client, "/dashboard/")
+    copied = client.get_cookie("fieldapp_session").value
+    logout = client.post("/dashboard/logout", data={"csrf_token": token})
+    assert logout.status_code == 302 and logout.headers["Clear-Site-Data"] == '"cache", "cookies"'
+    client.set_cookie("fieldapp_session", copied)  # the thief's copy, CSRF token included
+    path = concrete(rule)
+    answer = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
+    assert answer.status_code == 302 and "/dashboard/login" in answer.headers["Location"], (method, rule)
+
+
+def test_logging_in_again_after_logout_works(client, accounts) -> None:
+    login(client, "admin")
+    client.post("/dashboard/logout", data={"csrf_token": csrf(client, "/dashboard/")})
+    assert login(client, "admin").status_code == 302
+    assert client.get("/dashboard/").status_code == 200
 
 
 def test_logins_are_audited(app, client, accounts) -> None:

@@ -112,7 +112,7 @@ def test_a_fuzzy_translation_is_kept_but_not_shown(tito, translations) -> None:
         ("Hola, %(name)s", ["Napaykullayki %(nombre)s"], "Los marcadores deben ser los mismos"),
         ("Salir", ["Lluqsiy %(x)s"], "Los marcadores deben ser los mismos"),
         ("Salir", ["<script>x</script>"], "«&lt;» ni «&gt;»"),
-        ("Salir", ["Lluqsiy\x00"], "caracteres de control"),
+        ("Salir", ["Lluqsiy\x07"], "caracteres de control"),
         ("Salir", ["100% Lluqsiy"], "signo de porcentaje suelto"),
         ("Por debajo de %(min)s %%: %(codes)s", ["Uraypi %(min)s %: %(codes)s"], "suelto"),
         ("Salir", ["a" * 4001], "demasiado larga"),

@@ -14,6 +14,7 @@ from ..database import end_read, writing
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import language_entries
+from ..inputs import has_lone_surrogate
 from ..services import audit, devices, enrollment, forms, keys, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
@@ -39,6 +40,8 @@ def read_json_object() -> dict[str, Any]:
         raise BadRequest(N_("El cuerpo no es JSON válido.")) from exc
     if not isinstance(body, dict):
         raise BadRequest(N_("El cuerpo debe ser un objeto JSON."))
+    if has_lone_surrogate(body):  # JSON's \u escapes can name half a character; nothing after could encode it
+        raise BadRequest(N_("El cuerpo contiene texto Unicode no válido."))
     return body
 
 

@@ -28,6 +28,7 @@ def log_in(user: User) -> None:
     if language:
         session["lang"] = language  # ...but the language the person chose, which grants nothing
     session["uid"] = user.id
+    session["gen"] = user.session_generation
     session["seen"] = int(time.time())
 
 
@@ -46,7 +47,7 @@ def current_user() -> User | None:
         session.clear()
         return None
     user = users.find_user_by_id(db.session, uid)
-    if user is None or user.disabled_on is not None:
+    if user is None or user.disabled_on is not None or session.get("gen") != user.session_generation:
         session.clear()
         return None
     session["seen"] = int(time.time())

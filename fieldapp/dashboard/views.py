@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from ..config import Config
 from ..database import writing
 from ..extensions import db
+from ..inputs import same_site_path
 from ..models import Role, User
 from ..services import audit, unlock, users
 from . import bp
@@ -17,10 +16,8 @@ from .auth import ALL_ROLES, current_user, log_in, log_out, role_required
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: a login link must not send anyone elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("dashboard.home")
+    """Only a path on this site: a login link must not send anyone elsewhere, nor break the Location header."""
+    return same_site_path(target) or url_for("dashboard.home")
 
 
 @bp.route("/dashboard/login", methods=["GET", "POST"])
@@ -47,6 +44,10 @@ def login():  # type: ignore[no-untyped-def]
     return redirect(_safe_next(request.args.get("next")))
 
 
+# Cookies and cache only: "storage" would also wipe a phone app's outbox kept by the same browser.
+CLEAR_ON_LOGOUT = '"cache", "cookies"'
+
+
 @bp.post("/dashboard/logout")
 def logout():  # type: ignore[no-untyped-def]
     user = current_user()
@@ -55,9 +56,12 @@ def logout():  # type: ignore[no-untyped-def]
         with writing(db.session):
             if held:
                 unlock.lock(db.session, held["id"])  # logging out locks too
+            users.end_sessions(db.session, user.id)  # a copy of this cookie taken earlier opens nothing now
             audit.record(db.session, user.username, "logout")
     log_out()
-    return redirect(url_for("dashboard.login"))
+    response = redirect(url_for("dashboard.login"))
+    response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT
+    return response
 
 
 @bp.get("/dashboard/")

@@ -170,6 +170,11 @@ def record_success(session: Session, user: User, kind: str) -> None:
         setattr(user, until_column.key, None)
 
 
+def end_sessions(session: Session, user_id: int) -> None:
+    """Every session cookie issued to the account so far stops working (see User.session_generation)."""
+    session.execute(update(User).where(User.id == user_id).values(session_generation=User.session_generation + 1))
+
+
 def find_user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
