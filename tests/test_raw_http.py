@@ -177,9 +177,11 @@ def test_a_chunked_body_cut_off_is_a_400_problem(served: Served, body: bytes) ->
 
 
 def test_a_chunk_size_line_over_the_server_limit_is_a_400_problem(served: Served) -> None:
-    if served.server != "gunicorn":
-        pytest.skip("werkzeug's server reads 100 bytes of a size line and waits for the chunk that size gives")
-    assert_refused_then_closed(converse(served, [chunked_post(b"1" * 10_000), FOLLOW_UP]), 400)
+    if served.server == "gunicorn":
+        assert_refused_then_closed(converse(served, [chunked_post(b"1" * 10_000), FOLLOW_UP]), 400)
+    else:  # werkzeug's server reads 100 bytes of a size line and waits for that many: at the client's end, it closes
+        exchange = converse(served, [chunked_post(b"1" * 10_000)], half_close=True)
+        assert exchange.closed and not exchange.reset and all(a.status < 500 for a in exchange.answers)
 
 
 def test_a_content_length_longer_than_the_body_is_a_400(served: Served) -> None:
