@@ -64,9 +64,13 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+
+
 def log_request(response: Response) -> Response:
     rule = request.url_rule.rule if request.url_rule else "<unmatched>"
-    request_log.info("%s %s %s", request.method, rule, response.status_code)
+    method = request.method if request.method in KNOWN_METHODS else "<method>"  # a server may pass any token on
+    request_log.info("%s %s %s", method, rule, response.status_code)
     return response
 
 

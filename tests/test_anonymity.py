@@ -226,3 +226,11 @@ def test_no_proxy_may_spool_an_export_to_disk(app, client, inbox_org) -> None:  
         answer.get_data()
         answer.close()
         assert answer.status_code == 200 and answer.headers["X-Accel-Buffering"] == "no", fmt
+
+
+def test_the_request_log_names_no_method_it_does_not_know(app, client, caplog) -> None:
+    with caplog.at_level("INFO", logger="fieldapp.requests"):
+        client.open("/dashboard/login", method="SECRET-TOKEN-9")
+        client.get("/dashboard/login")
+    assert "SECRET-TOKEN-9" not in caplog.text
+    assert "<method> <unmatched>" in caplog.text and "GET /dashboard/login 200" in caplog.text
