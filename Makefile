@@ -36,6 +36,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/field_app.py
 	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/hostile_input.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

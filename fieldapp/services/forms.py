@@ -10,8 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .. import crypto
 from ..errors import N_
+from ..inputs import has_lone_surrogate
 
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
 
@@ -22,18 +22,6 @@ DOCUMENT_PROBLEMS = (MALFORMED, UNKNOWN_FORM)  # opened, but not a report this s
 # Where each place question finds its names in the definition's `places`.
 PLACE_LISTS = {"department": "departments", "province": "provinces", "district": "districts"}
 CHOICE_TYPES = ("single", "multiple")
-# The type each kind of answer must have; place answers are codes, like a single choice.
-ANSWER_TYPES: dict[str, type] = {
-    "single": str,
-    "department": str,
-    "province": str,
-    "district": str,
-    "date": str,
-    "text": str,
-    "boolean": bool,
-    "number": int,
-    "multiple": list,
-}
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -52,8 +40,13 @@ def list_forms() -> list[dict[str, Any]]:
     return [json.loads(path.read_text("utf-8")) for path in sorted(FORMS_DIR.glob("*.json"))]
 
 
+@cache
+def _forms_by_id() -> dict[str, dict[str, Any]]:
+    return {f["id"]: f for f in list_forms()}
+
+
 def find_form(form_id: object) -> dict[str, Any] | None:
-    return next((f for f in list_forms() if f.get("id") == form_id), None)
+    return _forms_by_id().get(form_id) if type(form_id) is str else None
 
 
 def questions(definition: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,74 +76,101 @@ def shown(labels: dict[str, Shown], code: str) -> Shown:
 MAX_TEXT_CHARS = 4000  # a text question without its own maxlength
 MAX_META_CHARS = 64  # locale, created_at: short by nature
 DOCUMENT_KEYS = frozenset({"form", "form_version", "created_at", "locale", "answers", "attachments"})
-DERIVED_ANSWERS = {"minors": bool}  # set by the phone from other answers, not asked
 
 
 def document_problem(document: object) -> str | None:
     """Why a decrypted document cannot be read as a report of a form this server knows (a msgid), or None.
 
     A document was written by whoever held a device token: its shape is checked whole before anything reads it:
-    known keys, valid Unicode, each answer of its question's type, each code one the question offers, each
-    text bounded.
+    known keys, each answer of its question's type, each code one the question offers, each text bounded and
+    valid Unicode (JSON's \\u escapes can name half a character).
     """
-    if not isinstance(document, dict) or not document.keys() <= DOCUMENT_KEYS:
-        return MALFORMED
-    try:
-        crypto.encode_document(document)
-    except (UnicodeEncodeError, ValueError, TypeError, RecursionError):  # lone surrogates, or too deep to write
+    if type(document) is not dict or not document.keys() <= DOCUMENT_KEYS:
         return MALFORMED
     definition = find_form(document.get("form"))
     version = document.get("form_version")
     if definition is None or type(version) is not int or not 1 <= version <= definition["version"]:
         return UNKNOWN_FORM
     answers = document.get("answers")
-    if not isinstance(answers, dict) or not isinstance(document.get("attachments", []), list):
+    attachments = document.get("attachments")
+    if type(answers) is not dict or not (attachments is None or type(attachments) is list):
+        return MALFORMED
+    if attachments and has_lone_surrogate(attachments):
         return MALFORMED
     for key in ("locale", "created_at"):
-        value = document.get(key, "")
-        if not isinstance(value, str) or len(value) > MAX_META_CHARS:
+        value = document.get(key)
+        if value is not None and not _is_text(value, MAX_META_CHARS):
             return MALFORMED
-    by_id = {question["id"]: question for question in questions(definition)}
-    codes = answer_labels(definition["id"])
-    for key, value in answers.items():
-        question = by_id.get(key)
-        if question is None:
-            if not isinstance(value, DERIVED_ANSWERS.get(key, ())):
-                return MALFORMED
-        elif not _has_type(value, question) or not _has_known_codes(value, question, codes[key]):
-            return MALFORMED
-    return None
+    return None if _answers_fit(answers, answer_rules(definition["id"])) else MALFORMED
 
 
-def _has_type(value: Any, question: dict[str, Any]) -> bool:
-    question_type = question["type"]
-    expected = ANSWER_TYPES.get(question_type)
-    if expected is None:
-        return False
-    if expected is int:  # a boolean is an int to Python, not to the form
-        return type(value) is int and question.get("min", 0) <= value <= question.get("max", 10**6)
-    if question_type == "date":
-        return isinstance(value, str) and DATE_RE.fullmatch(value) is not None and _is_date(value)
-    if question_type == "text":
-        return isinstance(value, str) and len(value) <= question.get("maxlength", MAX_TEXT_CHARS)
-    if expected is list:
-        return (
-            isinstance(value, list) and all(isinstance(code, str) for code in value) and len(set(value)) == len(value)
-        )
-    return isinstance(value, expected)
+# What an answer must be, by kind: one code, a list of codes, an integer in a range, a boolean, a date, a text.
+CODE, CODES, NUMBER, BOOLEAN, DATE, TEXT = "code", "codes", "number", "boolean", "date", "text"
+Rule = tuple[str, Any, Any]  # (kind, the codes offered or the lowest number or the longest text, the highest)
 
 
-def _has_known_codes(value: Any, question: dict[str, Any], labels: dict[str, Shown]) -> bool:
-    """A choice or place answer names only codes the question offers; other answers have no codes."""
-    if question["type"] not in CHOICE_TYPES and question["type"] not in PLACE_LISTS:
-        return True
-    return all(code in labels for code in (value if isinstance(value, list) else [value]))
+@cache
+def answer_rules(form_id: str) -> dict[str, Rule]:
+    """For each answer a document of the form may hold, the rule its value must follow; built once per process."""
+    definition = find_form(form_id)
+    if definition is None:
+        raise KeyError(form_id)
+    labels = answer_labels(form_id)
+    rules: dict[str, Rule] = {"minors": (BOOLEAN, None, None)}  # set by the phone from the ages, not asked
+    for question in questions(definition):
+        kind, codes = question["type"], frozenset(labels[question["id"]])
+        if kind == "single" or kind in PLACE_LISTS:
+            rules[question["id"]] = (CODE, codes, None)
+        elif kind == "multiple":
+            rules[question["id"]] = (CODES, codes, None)
+        elif kind == "number":
+            rules[question["id"]] = (NUMBER, question.get("min", 0), question.get("max", 10**6))
+        elif kind == BOOLEAN:
+            rules[question["id"]] = (BOOLEAN, None, None)
+        elif kind == DATE:
+            rules[question["id"]] = (DATE, None, None)
+        elif kind == TEXT:
+            rules[question["id"]] = (TEXT, question.get("maxlength", MAX_TEXT_CHARS), None)
+        # a kind of question this server does not know has no rule: no document can answer it
+    return rules
 
 
-def _is_date(text: str) -> bool:
+def _answers_fit(answers: dict[str, Any], rules: dict[str, Rule]) -> bool:
+    """One pass over the answers, a few lookups each: every page, statistic and export validates on open."""
     try:
-        dt.date.fromisoformat(text)
-    except ValueError:
+        for key, value in answers.items():
+            kind, first, second = rules[key]  # an unknown key names no question: the document is not the form's
+            if kind == CODE:
+                if type(value) is not str or value not in first:
+                    return False
+            elif kind == CODES:
+                if type(value) is not list or not first.issuperset(value):
+                    return False
+            elif kind == NUMBER:  # a boolean is an int to Python, not to the form
+                if type(value) is not int or not first <= value <= second:
+                    return False
+            elif kind == BOOLEAN:
+                if type(value) is not bool:
+                    return False
+            elif kind == DATE:
+                if type(value) is not str or DATE_RE.fullmatch(value) is None:
+                    return False
+                dt.date.fromisoformat(value)  # a real day, not 2026-02-31
+            elif not _is_text(value, first):
+                return False
+    except (KeyError, TypeError, ValueError):  # TypeError: a list or an object among the codes
+        return False
+    return True
+
+
+def _is_text(value: Any, longest: int) -> bool:
+    if type(value) is not str or len(value) > longest:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
         return False
     return True
 
