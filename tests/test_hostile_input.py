@@ -286,6 +286,7 @@ def admin_session(client) -> None:  # type: ignore[no-untyped-def]
 @given(token=hostile_text)
 def test_any_csrf_token_is_a_clean_refusal(org: Org, client, app, token: str) -> None:
     admin_session(client)
+    csrf_of(client)  # the session now holds a token to compare with
     before = table_counts(app)
     sent = token.encode("utf-8", "surrogatepass")  # the bytes a client could send
     answer = client.post("/dashboard/teams", data={"name": "Puno 9", "csrf_token": sent})
@@ -296,6 +297,7 @@ def test_any_csrf_token_is_a_clean_refusal(org: Org, client, app, token: str) ->
 
 def test_a_non_ascii_csrf_token_is_a_400(org: Org, client) -> None:
     admin_session(client)
+    csrf_of(client)  # the session now holds a token to compare with
     assert client.post("/dashboard/teams", data={"name": "Puno 9", "csrf_token": "ñ" * 43}).status_code == 400
 
 
