@@ -17,6 +17,7 @@ from fieldapp.models import Role, Team, User
 from fieldapp.services import teams, users
 
 from .conftest import FAST_KDF, LOGIN_PASSPHRASE
+from .test_dashboard_reports import csrf, inbox_org, login, unlock  # noqa: F401  (fixture and helpers)
 
 
 def _sqlite_path(app) -> Path:  # type: ignore[no-untyped-def]
@@ -129,3 +130,28 @@ def test_every_request_and_command_of_the_suite_ends_its_transactions(app, clien
         leaked.close()
     assert client.get("/dashboard/login").status_code == 200
     assert runner.invoke(args=["teams", "list"]).exit_code == 0
+
+
+@SQLITE_ONLY
+def test_passphrase_checks_run_while_the_write_lock_is_free(app, client, inbox_org, monkeypatch) -> None:  # noqa: F811
+    """A flood of wrong logins or unlocks must not hold SQLite's write lock for a KDF's time each."""
+    from fieldapp.crypto.custody import KdfParams
+
+    path, free_during_kdf = _sqlite_path(app), []
+    derive = KdfParams.derive
+
+    def watched(self, secret: str, salt: bytes) -> bytes:  # type: ignore[no-untyped-def]
+        free_during_kdf.append(write_lock_is_free(path))
+        return derive(self, secret, salt)
+
+    monkeypatch.setattr(KdfParams, "derive", watched)
+    for passphrase in ("no es", "tampoco"):
+        answer = client.post(
+            "/dashboard/login",
+            data={"username": "sara", "passphrase": passphrase, "csrf_token": csrf(client, "/dashboard/login")},
+        )
+        assert answer.status_code == 401
+    login(client, "sara")
+    assert unlock(client, "no es la clave").status_code == 403
+    assert unlock(client).status_code == 302
+    assert len(free_during_kdf) >= 5 and all(free_during_kdf), free_during_kdf
