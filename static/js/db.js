@@ -11,6 +11,10 @@ const UPGRADES = [
     db.createObjectStore("outbox", { keyPath: "rid" });
     db.createObjectStore("settings");
   },
+  // 1 -> 2: drafts, each sealed under the PIN's data key (vault.js); nothing readable is stored here either
+  (db) => {
+    db.createObjectStore("drafts", { keyPath: "id" });
+  },
 ];
 
 let opening = null;
@@ -77,6 +81,20 @@ export function addToOutbox(envelope, savedOn) {
   });
 }
 
+// A saved report and the end of its draft are one transaction: one report, never zero, never two.
+export function addToOutboxFromDraft(envelope, savedOn, draftId) {
+  return run(["outbox", "drafts"], "readwrite", (tx) => {
+    const request = tx.objectStore("outbox").add({ rid: envelope.rid, envelope, savedOn, state: "queued", error: null });
+    request.onerror = (event) => {
+      if (request.error && request.error.name === "ConstraintError") {
+        event.preventDefault(); // saved already (a double tap): the draft still ends
+        event.stopPropagation();
+      }
+    };
+    tx.objectStore("drafts").delete(draftId);
+  });
+}
+
 export function outboxEntries() {
   return run(["outbox"], "readonly", (tx) => requestValue(tx.objectStore("outbox").getAll()));
 }
@@ -126,5 +144,35 @@ export function setSetting(key, value) {
 export function deleteSetting(key) {
   return run(["settings"], "readwrite", (tx) => {
     tx.objectStore("settings").delete(key);
+  });
+}
+
+// --- drafts: { id, sealed: {iv, ct} under the data key, rid it will be saved as, updatedAt, expiresAt }
+
+export function putDraft(draft) {
+  return run(["drafts"], "readwrite", (tx) => {
+    tx.objectStore("drafts").put(draft);
+  });
+}
+
+export function draftEntries() {
+  return run(["drafts"], "readonly", (tx) => requestValue(tx.objectStore("drafts").getAll()));
+}
+
+export function deleteDrafts(ids) {
+  return run(["drafts"], "readwrite", (tx) => {
+    const store = tx.objectStore("drafts");
+    for (const id of ids) store.delete(id);
+  });
+}
+
+// Drafts and every setting but those named are gone; the sealed outbox stays, so that no report is lost.
+export function wipeSensitive(keptSettings) {
+  return run(["drafts", "settings"], "readwrite", (tx) => {
+    tx.objectStore("drafts").clear();
+    const settings = tx.objectStore("settings");
+    return requestValue(settings.getAllKeys()).then((keys) => {
+      for (const key of keys) if (!keptSettings.includes(key)) settings.delete(key);
+    });
   });
 }

@@ -1,0 +1,211 @@
+"""The PIN vault and the drafts store in a real Chromium: WebCrypto's PBKDF2 and AES-GCM opened by Python's
+`cryptography` (byte for byte the same construction), wrong PINs refused, a draft bound to its id, drafts that
+outlive the browser on the same profile, a save from a draft that stores one report however often it is tapped,
+a wipe that keeps the sealed outbox, and an upgrade of the phone's database that keeps what it held."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+from fieldapp import crypto
+
+VAULT_IN_PAGE = """
+async ([pin, iterations, draftId, content]) => {
+  const v = await import("/static/js/vault.js");
+  const c = await import("/static/js/crypto.js");
+  const { record, dataKey } = await v.createVault(pin, iterations);
+  const sealed = await v.sealDraft(dataKey, draftId, content);
+  const b = (bytes) => c.b64uEncode(bytes);
+  return {
+    record: { ...record, salt: b(record.salt), iv: b(record.iv), wrapped: b(record.wrapped) },
+    sealed: { iv: b(sealed.iv), ct: b(sealed.ct) },
+  };
+}
+"""
+
+
+def python_opens(pin: str, made: dict, draft_id: str) -> object:
+    """The vault and the draft opened with Python alone, from the construction vault.js documents."""
+    record, sealed = made["record"], made["sealed"]
+    assert record["kdf"] == "PBKDF2-SHA-256" and record["v"] == 1
+    wrapping = PBKDF2HMAC(
+        algorithm=hashes.SHA256(), length=32, salt=crypto.b64u_decode(record["salt"]), iterations=record["iterations"]
+    ).derive(unicodedata.normalize("NFKC", pin).encode())
+    data_key = AESGCM(wrapping).decrypt(
+        crypto.b64u_decode(record["iv"]), crypto.b64u_decode(record["wrapped"]), b"fieldapp/vault/1|data-key"
+    )
+    plain = AESGCM(data_key).decrypt(
+        crypto.b64u_decode(sealed["iv"]), crypto.b64u_decode(sealed["ct"]), f"fieldapp/draft/1|{draft_id}".encode()
+    )
+    return json.loads(plain)
+
+
+def test_python_opens_the_vault_and_a_draft_the_browser_sealed(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    content = {"answers": {"notes": "Ñawpaq willakuy — canary-draft ✓"}, "step": 3}
+    made = page.evaluate(VAULT_IN_PAGE, ["482913", 100_000, "d-1", content])
+    assert made["record"]["iterations"] == 100_000
+    assert python_opens("482913", made, "d-1") == content
+    assert "canary-draft" not in json.dumps(made)
+
+
+def test_a_wrong_pin_a_moved_draft_and_too_few_iterations_are_refused(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    outcome = page.evaluate(
+        """async () => {
+          const v = await import("/static/js/vault.js");
+          const { record, dataKey } = await v.createVault("482913", 100000);
+          const sealed = await v.sealDraft(dataKey, "d-1", { notes: "x" });
+          const result = {};
+          try { await v.openVault("482914", record); result.wrongPin = "opened"; }
+          catch (e) { result.wrongPin = e.name; }
+          const reopened = await v.openVault("482913", record);
+          result.reopened = (await v.openDraft(reopened, "d-1", sealed)).notes;
+          try { await v.openDraft(reopened, "d-2", sealed); result.moved = "opened"; }
+          catch (e) { result.moved = e.name; }
+          try { await v.createVault("482913", 1000); result.weak = "made"; }
+          catch (e) { result.weak = e.message; }
+          result.exportable = reopened.extractable;
+          const [first, second] = [await v.sealDraft(dataKey, "d-1", 1), await v.sealDraft(dataKey, "d-1", 1)];
+          result.twoIvs = first.iv.join() !== second.iv.join();
+          result.delays = [0, 2, 3, 4, 10, 30].map(v.pinDelaySeconds);
+          return result;
+        }"""
+    )
+    assert outcome == {
+        "wrongPin": "WrongPin",
+        "reopened": "x",
+        "moved": "OperationError",
+        "weak": "too few PBKDF2 iterations",
+        "exportable": False,
+        "twoIvs": True,
+        "delays": [0, 0, 5, 10, 300, 300],
+    }
+
+
+def test_a_pin_typed_in_another_unicode_form_opens_the_vault(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    composed, decomposed = "contraseña 7", unicodedata.normalize("NFD", "contraseña 7")
+    assert composed != decomposed
+    opened = page.evaluate(
+        """async ([made, typed]) => {
+          const v = await import("/static/js/vault.js");
+          const { record } = await v.createVault(made, 100000);
+          try { await v.openVault(typed, record); return true; } catch { return false; }
+        }""",
+        [composed, decomposed],
+    )
+    assert opened is True
+
+
+def test_calibration_never_goes_under_the_floor(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    iterations = page.evaluate(
+        "async () => (await import('/static/js/vault.js')).calibrateIterations(1)"  # a target no phone meets
+    )
+    assert iterations == 100_000
+
+
+SAVE_FROM_DRAFT = """
+async () => {
+  const db = await import("/static/js/db.js");
+  await db.putDraft({ id: "d-7", sealed: { iv: new Uint8Array(12), ct: new Uint8Array(16) }, rid: "r-7",
+                      updatedAt: 1, expiresAt: 2 });
+  const envelope = { v: 1, rid: "r-7", kid: "k", epk: "e", iv: "i", ct: "c" };
+  // A double tap: two saves of the same draft at once.
+  await Promise.all([db.addToOutboxFromDraft(envelope, "2026-12-02", "d-7"),
+                     db.addToOutboxFromDraft(envelope, "2026-12-02", "d-7")]);
+  return { outbox: (await db.outboxEntries()).map((e) => e.rid), drafts: (await db.draftEntries()).length };
+}
+"""
+
+
+def test_saving_from_a_draft_stores_one_report_and_ends_the_draft(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    assert page.evaluate(SAVE_FROM_DRAFT) == {"outbox": ["r-7"], "drafts": 0}
+
+
+def test_a_draft_outlives_the_browser_on_the_same_profile(playwright, live_server, tmp_path) -> None:
+    from .conftest import CHROMIUM, CHROMIUM_ARGS
+
+    for run in ("write", "read"):
+        ctx = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile", executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        page = ctx.new_page()
+        page.goto(live_server.url + "/")
+        if run == "write":
+            page.evaluate(
+                """async (made) => {
+                  const db = await import("/static/js/db.js");
+                  const v = await import("/static/js/vault.js");
+                  const { record, dataKey } = await v.createVault("482913", 100000);
+                  await db.setSetting("lock", record);
+                  await db.putDraft({ id: "d-1", sealed: await v.sealDraft(dataKey, "d-1", made), rid: "r-1",
+                                      updatedAt: Date.now(), expiresAt: Date.now() + 72 * 3600e3 });
+                }""",
+                {"notes": "sigue aquí"},
+            )
+        else:
+            resumed = page.evaluate(
+                """async () => {
+                  const db = await import("/static/js/db.js");
+                  const v = await import("/static/js/vault.js");
+                  const key = await v.openVault("482913", await db.getSetting("lock"));
+                  const [draft] = await db.draftEntries();
+                  return v.openDraft(key, draft.id, draft.sealed);
+                }"""
+            )
+            assert resumed == {"notes": "sigue aquí"}
+        ctx.close()
+
+
+def test_a_wipe_keeps_the_sealed_outbox_and_the_device_token(page, live_server) -> None:
+    page.goto(live_server.url + "/")
+    left = page.evaluate(
+        """async () => {
+          const db = await import("/static/js/db.js");
+          await db.addToOutbox({ v: 1, rid: "r-1", kid: "k", epk: "e", iv: "i", ct: "c" }, "2026-12-02");
+          await db.setSetting("deviceToken", "t");
+          await db.setSetting("team", "Madre de Dios 1");
+          await db.setSetting("lock", { v: 1 });
+          await db.putDraft({ id: "d-1", sealed: {}, rid: "r-2", updatedAt: 1, expiresAt: 2 });
+          await db.wipeSensitive(["deviceToken"]);
+          return { outbox: (await db.outboxEntries()).length, drafts: (await db.draftEntries()).length,
+                   token: await db.getSetting("deviceToken"), team: await db.getSetting("team") ?? null,
+                   lock: await db.getSetting("lock") ?? null };
+        }"""
+    )
+    assert left == {"outbox": 1, "drafts": 0, "token": "t", "team": None, "lock": None}
+
+
+def test_the_upgrade_that_adds_drafts_keeps_the_outbox_of_the_version_before(page, live_server) -> None:
+    page.goto(live_server.url + "/static/css/base.css")  # a page of the origin that does not open the database
+    kept = page.evaluate(
+        """async () => {
+          const old = await new Promise((resolve, reject) => {
+            const request = indexedDB.open("fieldapp", 1);  // the database as the version before left it
+            request.onupgradeneeded = () => {
+              request.result.createObjectStore("outbox", { keyPath: "rid" });
+              request.result.createObjectStore("settings");
+            };
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          });
+          await new Promise((resolve) => {
+            const tx = old.transaction(["outbox"], "readwrite");
+            tx.objectStore("outbox").put({ rid: "r-old", envelope: {}, savedOn: "2026-11-30", state: "queued" });
+            tx.oncomplete = resolve;
+          });
+          old.close();
+          const db = await import("/static/js/db.js");
+          await db.putDraft({ id: "d-1", sealed: {}, rid: "r-2", updatedAt: 1, expiresAt: 2 });
+          return { outbox: (await db.outboxEntries()).map((e) => e.rid), drafts: (await db.draftEntries()).length };
+        }"""
+    )
+    assert kept == {"outbox": ["r-old"], "drafts": 1}
