@@ -3,10 +3,13 @@
 
 import * as db from "./db.js";
 import { t } from "./i18n.js";
+import * as lock from "./lock.js";
 import { outbox, refreshBootstrap } from "./sync.js";
 import { enrollScreen } from "./ui/enrolment.js";
 import { homeScreen, rerenderHomeIfShown } from "./ui/home.js";
 import { startLanguage } from "./ui/language.js";
+import { lockScreen, pinSetupScreen } from "./ui/lock.js";
+import { dropForm } from "./ui/report.js";
 import { status } from "./ui/screen.js";
 import { registerServiceWorker } from "./ui/update.js";
 
@@ -67,15 +70,42 @@ outbox.events.addEventListener("disconnected", () => {
 window.addEventListener("online", () => outbox.online());
 
 
+// Hidden for longer than this, the phone locks: what was on screen is dropped with the key.
+const LOCK_AFTER_HIDDEN_MS = 2 * 60 * 1000;
+let hiddenSince = null;
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") {
+    hiddenSince = Date.now();
+    return;
+  }
+  const away = hiddenSince === null ? 0 : Date.now() - hiddenSince;
+  hiddenSince = null;
+  if (away > LOCK_AFTER_HIDDEN_MS && lock.openKey()) showLocked();
+});
+
+function showLocked() {
+  lock.lockNow();
+  dropForm();
+  return lockScreen(homeScreen, afterWipe);
+}
+
+function afterWipe() {
+  return enrollScreen({ message: t("Se borró lo que había en este teléfono. Los informes guardados se enviarán igual. Para seguir, conéctelo con un código nuevo.") });
+}
+
 async function start() {
   registerServiceWorker();
   await startLanguage();
   if (navigator.storage && navigator.storage.persisted) status.persisted = await navigator.storage.persisted();
   const token = await db.getSetting("deviceToken");
   if (!token) return enrollScreen();
-  await homeScreen();
-  refreshBootstrap(token).catch(() => null); // offline is normal: the stored copy serves
+  // Sealed reports go whatever the screen shows: the outbox needs no PIN, nothing readable is in it.
   outbox.start();
+  if (await lock.wasWiped()) return afterWipe();
+  refreshBootstrap(token).catch(() => null); // offline is normal: the stored copy serves
+  if (!(await lock.hasPin())) return pinSetupScreen(homeScreen); // a phone enrolled before the PIN existed
+  return lockScreen(homeScreen, afterWipe);
 }
 
 start();

@@ -123,11 +123,32 @@ def page(context: BrowserContext) -> Page:
 # ---------------------------------------------------------------- helpers that act as the field worker
 
 
+PIN = "482913"
+
+
 def enrol(page: Page, live_server: LiveServer) -> None:
     page.goto(live_server.url + "/")
     page.fill("#code", live_server.enrollment_code())
     page.click("text=Conectar este teléfono")
+    choose_pin(page)
     page.wait_for_selector("h1:text('Informes')")
+
+
+def choose_pin(page: Page, pin: str = PIN) -> None:
+    """The PIN chosen right after enrolment (the screen's words may be in any language)."""
+    page.wait_for_selector("#pin-new")
+    page.fill("#pin-new", pin)
+    page.fill("#pin-again", pin)
+    page.click("form.pin-form button.primary")
+    page.wait_for_selector("#pin-new", state="detached", timeout=15000)
+
+
+def open_app(page: Page, pin: str = PIN) -> None:
+    """The app as a worker opens it, after a reload or a new page: the lock first, then the PIN."""
+    page.wait_for_selector("#pin")
+    page.fill("#pin", pin)
+    page.click("form.pin-form button.primary")
+    page.wait_for_selector("#pin", state="detached", timeout=15000)
 
 
 def wait_for_service_worker(page: Page) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from .conftest import enrol, exported_documents, queued, save_report, wait_for_queued, wait_for_service_worker
+from .conftest import (
+    choose_pin,
+    enrol,
+    exported_documents,
+    open_app,
+    queued,
+    save_report,
+    wait_for_queued,
+    wait_for_service_worker,
+)
 
 
 def test_offline_reports_survive_reloads_and_sync_exactly_once(page, context, live_server, tmp_path) -> None:
@@ -12,12 +21,12 @@ def test_offline_reports_survive_reloads_and_sync_exactly_once(page, context, li
     wait_for_service_worker(page)
     context.set_offline(True)
     page.reload()
-    page.wait_for_selector("h1:text('Informes')")  # the shell came from the service worker
+    open_app(page)  # the shell came from the service worker
     tag = uuid.uuid4().hex
     for i in range(3):
         save_report(page, f"{tag} informe {i} — Ñuñoa")
     page.reload()
-    page.wait_for_selector("h1:text('Informes')")
+    open_app(page)
     assert queued(page) == 3
     context.set_offline(False)
     wait_for_queued(page, 0)
@@ -52,7 +61,7 @@ def test_enrol_by_scanning_a_qr_code(page, live_server) -> None:
     page.add_init_script(script=f"({FAKE_CAMERA_AND_DETECTOR})({code!r})")
     page.goto(live_server.url + "/")
     page.click("text=Escanear código QR")
-    page.wait_for_selector("h1:text('Informes')")
+    choose_pin(page)
     tracks = page.evaluate("document.querySelectorAll('video').length")
     assert tracks == 0  # the camera view is gone once the code is read
 
@@ -69,10 +78,10 @@ def test_enrolment_survives_a_cut_before_the_forms_arrive(page, live_server) -> 
     page.goto(live_server.url + "/")
     page.fill("#code", live_server.enrollment_code())
     page.click("text=Conectar este teléfono")
-    page.wait_for_selector("h1:text('Informes')")  # the spent code is not asked for again
+    choose_pin(page)  # the spent code is not asked for again
     page.unroute("**/api/v1/bootstrap")
     page.reload()
-    page.wait_for_selector("h1:text('Informes')")
+    open_app(page)
     page.wait_for_function("async () => Boolean(await (await import('/static/js/db.js')).getSetting('bootstrap'))")
     page.click("text=Informe rápido")
     page.wait_for_selector("#f-department")

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po, write_po
 
 from fieldapp.i18n import catalogs as i18n_catalogs
 
-from .conftest import PHONE_LOCALE, enrol, wait_for_queued, wait_for_service_worker
+from .conftest import PHONE_LOCALE, choose_pin, enrol, open_app, wait_for_queued, wait_for_service_worker
 
 
 @pytest.fixture
@@ -46,6 +46,7 @@ def test_a_language_added_while_serving_reaches_the_phone_offline(page, context,
     assert "Nuevo informe" in page.inner_text("main")  # untranslated: Spanish, the fallback
     assert page.inner_text("label[for=language]") == "Simi-xyz"
     page.reload()
+    open_app(page)
     page.wait_for_selector("h1:text('Willakuykuna-xyz')")  # remembered, and served offline
     page.select_option("#language", "es")
     page.wait_for_selector("h1:text('Informes')")
@@ -190,9 +191,11 @@ def test_a_translation_saved_on_the_dashboard_reaches_the_phone(page, context, b
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
     page.wait_for_selector("text=Hay una versión nueva")  # the phone is offered the new catalog...
     page.click("text=Actualizar")
+    open_app(page)  # the update reloads the app, which opens locked
     page.wait_for_selector("button.primary:text-is('Machaqa yatiyawi (prueba)')")  # ...and shows it
     context.set_offline(True)
     page.reload()
+    open_app(page)
     page.wait_for_selector("button.primary:text-is('Machaqa yatiyawi (prueba)')")  # kept for offline use
 
 
@@ -203,13 +206,17 @@ def test_a_phone_in_english_starts_in_english_until_a_language_is_picked(browser
     page.goto(live_server.url + "/")
     page.fill("#code", enrol_code)
     page.click("button.primary")
+    choose_pin(page)
     page.wait_for_selector("h1:text-is('Reports')")  # the phone's language, offered by the server
     page.select_option("#language", "es")
     page.wait_for_selector("h1:text-is('Informes')")
     page.reload()
+    open_app(page)
     page.wait_for_selector("h1:text-is('Informes')")  # the choice outlives the phone's language
     page.goto(live_server.url + "/?lang=qu")
+    open_app(page)
     page.wait_for_selector("label[for=language]:text-is('Simi')")  # a preview...
     page.goto(live_server.url + "/")
+    open_app(page)
     page.wait_for_selector("label[for=language]:text-is('Idioma')")  # ...that changes no choice
     phone.close()

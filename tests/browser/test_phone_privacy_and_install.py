@@ -10,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 import fieldapp.web.precache as precache
 
-from .conftest import PHONE_LOCALE, enrol, queued, save_report, wait_for_queued, wait_for_service_worker
+from .conftest import PHONE_LOCALE, enrol, open_app, queued, save_report, wait_for_queued, wait_for_service_worker
 
 STORAGE_DUMP = """
 async () => {
@@ -52,6 +52,7 @@ def test_a_saved_report_leaves_no_readable_trace(page, context, live_server) -> 
     wait_for_queued(page, 0)
     assert canary not in page.evaluate(STORAGE_DUMP)
     page.goto(live_server.url + "/?lang=qu")  # a language preview, too
+    open_app(page)
     page.wait_for_selector("label[for=language]")
     assert context.cookies() == []  # the server gave the phone no cookie to carry
 
@@ -64,7 +65,7 @@ def test_installable_and_loads_nothing_from_another_host(profile_context, live_s
     enrol(page, live_server)
     wait_for_service_worker(page)
     page.reload()
-    page.wait_for_selector("h1:text('Informes')")
+    open_app(page)
     save_report(page, "sin nombres")
     cdp = context.new_cdp_session(page)
     assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
@@ -91,7 +92,7 @@ def test_update_waits_and_keeps_queued_reports(page, context, live_server, monke
     page.wait_for_function(
         "() => navigator.serviceWorker.controller && navigator.serviceWorker.controller.scriptURL.endsWith('/sw.js')"
     )
-    page.wait_for_selector("h1:text('Informes')")
+    open_app(page)
     page.wait_for_function("() => caches.keys().then((k) => k.join() === 'fieldapp-shell-nueva-version')")
     assert queued(page) == 2
     context.unroute("**/api/v1/reports")
@@ -110,7 +111,19 @@ window.BarcodeDetector = class { async detect() { return []; } };
 
 
 @pytest.mark.parametrize(
-    "screen", ["enrol", "scan", "home", "home with warning", "full form", "quick form", "form errors"]
+    "screen",
+    [
+        "enrol",
+        "scan",
+        "pin setup",
+        "lock",
+        "home",
+        "home with drafts",
+        "home with warning",
+        "full form",
+        "quick form",
+        "form errors",
+    ],
 )
 def test_no_serious_accessibility_violations(page, context, live_server, screen) -> None:
     if screen == "scan":
@@ -119,8 +132,22 @@ def test_no_serious_accessibility_violations(page, context, live_server, screen)
     if screen == "scan":
         page.click("text=Escanear código QR")
         page.wait_for_selector("video")
-    if screen not in ("enrol", "scan"):
+    if screen == "pin setup":
+        page.fill("#code", live_server.enrollment_code())
+        page.click("text=Conectar este teléfono")
+        page.wait_for_selector("#pin-new")
+    if screen not in ("enrol", "scan", "pin setup"):
         enrol(page, live_server)
+    if screen == "lock":
+        page.reload()
+        page.wait_for_selector("#pin")
+    if screen == "home with drafts":
+        page.click("text=Nuevo informe")
+        page.fill("#f-notes", "x")
+        page.wait_for_timeout(1000)  # the draft is written
+        page.reload()
+        open_app(page)
+        page.wait_for_selector("text=Borradores")
     if screen == "home with warning":
 
         def reject(route) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from fieldapp.extensions import db
 from fieldapp.models import Report
 
-from .conftest import PHONE_LOCALE, enrol, queued, save_report, wait_for_queued
+from .conftest import PHONE_LOCALE, enrol, open_app, queued, save_report, wait_for_queued
 
 OUTBOX_RIDS = "async () => (await (await import('/static/js/db.js')).outboxEntries()).map((e) => e.rid)"
 
@@ -123,7 +123,7 @@ def test_page_closed_while_a_batch_is_in_flight(api_context, live_server) -> Non
     reopened = api_context.new_page()
     reopened.route("**/api/v1/reports", lambda route: route.abort())
     reopened.goto(live_server.url + "/")
-    reopened.wait_for_selector("h1:text('Informes')")
+    open_app(reopened)
     assert sorted(reopened.evaluate(OUTBOX_RIDS)) == sorted(rids)  # nothing was forgotten with the page
     reopened.unroute("**/api/v1/reports")
     reopened.click("text=Enviar ahora")

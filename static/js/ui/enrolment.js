@@ -4,10 +4,12 @@ import * as api from "../api.js";
 import { b64uEncode } from "../crypto.js";
 import * as db from "../db.js";
 import { t } from "../i18n.js";
+import { openKey } from "../lock.js";
 import { outbox, refreshBootstrap } from "../sync.js";
 import { el } from "./el.js";
 import { homeScreen } from "./home.js";
 import { languagePicker, startLanguage } from "./language.js";
+import { pinSetupScreen } from "./lock.js";
 import { canScanQr, scanQr } from "./scanner.js";
 import { show, status } from "./screen.js";
 
@@ -100,13 +102,16 @@ async function enroll(code) {
   await db.setSetting("deviceToken", answer.device_token);
   await db.setSetting("team", answer.team);
   await db.deleteSetting("enrollment");
+  await db.deleteSetting("wiped");
   // The code is spent now; if keys and forms do not arrive, they are fetched again at start and after sync.
   await refreshBootstrap(answer.device_token).catch(() => null);
   status.disconnected = false;
   await requestPersistence();
   outbox.reconnected();
   await startLanguage();
-  await homeScreen();
+  // A phone connected again after a revocation keeps its PIN (and the drafts sealed under it).
+  if (openKey()) await homeScreen();
+  else pinSetupScreen(() => homeScreen());
 }
 
 

@@ -175,6 +175,24 @@ export function updateForm(form, definition, quick = false) {
   }
 }
 
+// Saved answers back into a fresh form (a draft resumed), in the form's order so that dependent lists fill.
+export function fillForm(form, definition, answers, quick = false) {
+  for (const field of fieldsOf(definition, quick)) {
+    const value = answers[field.id];
+    if (value === undefined) continue;
+    updateForm(form, definition, quick); // the list this answer is chosen from
+    const inputs = [...form.querySelectorAll(`[name="${field.id}"]`)];
+    if (field.type === "multiple") for (const input of inputs) input.checked = value.includes(input.value);
+    else if (field.type === "single") for (const input of inputs) input.checked = input.value === value;
+    else if (field.type === "boolean") inputs[0].checked = value === true;
+    else {
+      inputs[0].value = String(value);
+      inputs[0].dispatchEvent(new Event("input")); // the length counter follows
+    }
+  }
+  updateForm(form, definition, quick);
+}
+
 // Messages for what is missing or out of range; an empty list means the report can be saved.
 export function validateForm(form, definition, quick = false) {
   const problems = [];

@@ -1,6 +1,7 @@
 // Home: what waits to be sent, what the server refused, and the way to a new report.
 
 import * as db from "../db.js";
+import { DRAFT_HOURS, openDrafts } from "../drafts.js";
 import { formatDate, t, tn } from "../i18n.js";
 import { outbox } from "../sync.js";
 import { askToConfirm } from "./confirm.js";
@@ -13,7 +14,12 @@ import { applyUpdate } from "./update.js";
 
 // `refreshing`: only redraw it if it is still on screen once its data is read (the worker may have moved on).
 export async function homeScreen(refreshing = false) {
-  const [entries, lastSync, team] = await Promise.all([db.outboxEntries(), db.getSetting("lastSync"), db.getSetting("team")]);
+  const [entries, lastSync, team, drafts] = await Promise.all([
+    db.outboxEntries(),
+    db.getSetting("lastSync"),
+    db.getSetting("team"),
+    openDrafts(),
+  ]);
   const queued = entries.filter((e) => e.state === "queued");
   const rejected = entries.filter((e) => e.state === "rejected");
   const items = [
@@ -25,6 +31,30 @@ export async function homeScreen(refreshing = false) {
       el("button", { class: "primary", onclick: () => formScreen(false), text: t("Nuevo informe") }),
       el("button", { class: "secondary", onclick: () => formScreen(true), text: t("Informe rápido") }),
     ),
+    drafts.length
+      ? el(
+          "section",
+          { class: "card", "aria-labelledby": "drafts-title" },
+          el("h2", { id: "drafts-title", text: t("Borradores") }),
+          el(
+            "ul",
+            { class: "drafts" },
+            drafts.map((draft) =>
+              el(
+                "li",
+                {},
+                el("button", {
+                  type: "button",
+                  class: "secondary",
+                  onclick: () => formScreen(false, draft),
+                  text: t("Seguir el borrador del %(date)s", { date: formatDate(startedOn(draft)) }),
+                }),
+              ),
+            ),
+          ),
+          el("p", { class: "hint", text: tn("Se borra %(count)s hora después de empezado si no se guarda.", "Se borran %(count)s horas después de empezados si no se guardan.", DRAFT_HOURS) }),
+        )
+      : null,
     el(
       "section",
       { class: "card", "aria-labelledby": "outbox-title" },
@@ -109,6 +139,11 @@ export async function homeScreen(refreshing = false) {
   ];
   if (refreshing && shownScreen() !== "home") return;
   show("home", ...items);
+}
+
+function startedOn(draft) {
+  const started = new Date(draft.expiresAt - DRAFT_HOURS * 3600 * 1000);
+  return new Date(started.getTime() - started.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
 }
 
 // A refused report is gone for good once removed (the server does not have it): asked first.

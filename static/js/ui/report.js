@@ -1,17 +1,19 @@
-// The report form: answers live in memory only until they are sealed, then only the envelope is stored.
+// The report form: answers are kept as a draft sealed under the PIN's key within a second of each change,
+// and saving seals the report to the organisation key and ends the draft in one transaction.
 
 import { b64uDecode, sealDocument } from "../crypto.js";
 import * as db from "../db.js";
+import { DRAFT_HOURS, SAVE_DELAY_MS, discardDraft, keepDraft } from "../drafts.js";
 import { t } from "../i18n.js";
 import { localDate } from "../outbox.js";
 import { outbox, requestBackgroundSync } from "../sync.js";
 import { askToConfirm, dismissQuestion } from "./confirm.js";
 import { el } from "./el.js";
-import { buildForm, collectAnswers, validateForm } from "./form.js";
+import { buildForm, collectAnswers, fillForm, validateForm } from "./form.js";
 import { homeScreen } from "./home.js";
 import { show, status } from "./screen.js";
 
-let openForm = null; // { hasAnswers() } while a report form is on screen
+let openForm = null; // { hasAnswers(), saving, rid, stop() } while a report form is on screen
 
 // Back from a form goes home inside the app; a form with answers asks first.
 window.addEventListener("popstate", () => {
@@ -40,7 +42,11 @@ async function discardForm() {
   closeForm({ viaHistory: true });
 }
 
-function closeForm({ viaHistory }) {
+function closeForm({ viaHistory, draftEnded = false }) {
+  if (openForm) {
+    openForm.stop();
+    if (!draftEnded) discardDraft(openForm.rid);
+  }
   openForm = null;
   dismissQuestion();
   if (viaHistory) history.back(); // the form's own history entry goes; popstate finds no form open
@@ -55,7 +61,16 @@ function saveProblem(error) {
   return t("No se pudo guardar el informe en el teléfono. Toque «Guardar y cifrar» otra vez; sus respuestas siguen aquí. Si vuelve a fallar, avise a su supervisor.");
 }
 
-export async function formScreen(quick) {
+// The form on screen is dropped (the phone locks): its draft, already on storage, stays to be resumed.
+export function dropForm() {
+  if (!openForm) return;
+  openForm.stop();
+  openForm = null;
+  dismissQuestion();
+}
+
+// A new report, or `resumed` = { rid, content: { answers, quick }, expiresAt } from the drafts.
+export async function formScreen(quick, resumed = null) {
   const bootstrap = await db.getSetting("bootstrap");
   const definition = bootstrap && bootstrap.forms.find((f) => f.id === "trafficking-report");
   const key = bootstrap && bootstrap.keys.find((k) => k.current);
@@ -64,14 +79,27 @@ export async function formScreen(quick) {
     return homeScreen();
   }
   status.notice = "";
-  // The report's identity is made once per form: a double tap or a retry saves this one report, not two.
-  const rid = crypto.randomUUID();
+  if (resumed) quick = Boolean(resumed.content.quick);
+  // The report's identity is made once per form: a double tap, a retry or a resumed draft saves one report.
+  const rid = resumed ? resumed.rid : crypto.randomUUID();
+  const createdAt = resumed ? resumed.expiresAt - DRAFT_HOURS * 3600 * 1000 : Date.now();
   const form = buildForm(definition, quick);
   const summary = el("p", { class: "error", role: "alert", hidden: true });
   const save = el("button", { type: "submit", class: "primary", text: t("Guardar y cifrar") });
   const discard = el("button", { type: "button", class: "secondary", onclick: discardForm, text: t("Descartar") });
   form.append(summary, el("div", { class: "actions" }, save, discard));
   const untouched = JSON.stringify(collectAnswers(form, definition, quick)); // defaults such as today's date
+  if (resumed) fillForm(form, definition, resumed.content.answers, quick);
+  let pending = null; // the draft write waiting for the typing to pause
+  const keep = () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      pending = null;
+      if (openForm === thisForm && !thisForm.saving) keepDraft(rid, { answers: collectAnswers(form, definition, quick), quick }, createdAt);
+    }, SAVE_DELAY_MS);
+  };
+  form.addEventListener("input", keep);
+  form.addEventListener("change", keep);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (save.disabled) return;
@@ -83,6 +111,7 @@ export async function formScreen(quick) {
       return;
     }
     save.disabled = discard.disabled = thisForm.saving = true;
+    clearTimeout(pending); // no draft write may follow the save
     summary.hidden = true;
     try {
       await saveReport(definition, key, rid, collectAnswers(form, definition, quick));
@@ -93,14 +122,16 @@ export async function formScreen(quick) {
       return;
     }
     status.notice = t("Informe guardado y cifrado. Ya no se puede leer en este teléfono.");
-    await closeForm({ viaHistory: true });
+    await closeForm({ viaHistory: true, draftEnded: true }); // the save ended the draft already
     requestBackgroundSync();
     outbox.drain();
   });
   if (!openForm) history.pushState({ screen: "form" }, "");
   const thisForm = {
     saving: false,
+    rid,
     hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched,
+    stop: () => clearTimeout(pending),
   };
   openForm = thisForm;
   show(quick ? "quick form" : "form", el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
@@ -117,5 +148,5 @@ async function saveReport(definition, key, rid, answers) {
     attachments: [],
   };
   const envelope = await sealDocument(doc, b64uDecode(key.pub), rid);
-  await db.addToOutbox(envelope, localDate());
+  await db.addToOutboxFromDraft(envelope, localDate(), rid); // the draft ends in the same transaction
 }
