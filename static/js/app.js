@@ -31,6 +31,7 @@ outbox.events.addEventListener("synced", async (event) => {
   status.waiting = "";
   status.sent = event.detail.sent;
   const token = await db.getSetting("deviceToken");
+  if (await lock.wasWiped()) return; // a wiped phone only delivers its outbox: it fetches no forms again
   try {
     await refreshBootstrap(token);
   } catch {

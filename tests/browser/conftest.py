@@ -7,6 +7,7 @@ plain HTTP, so every test navigates to the live server before it touches WebCryp
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,6 +150,14 @@ def open_app(page: Page, pin: str = PIN) -> None:
     page.fill("#pin", pin)
     page.click("form.pin-form button.primary")
     page.wait_for_selector("#pin", state="detached", timeout=15000)
+
+
+def wait_until(page: Page, predicate: str, seconds: float = 10) -> None:
+    """Polls an async predicate in the page (wait_for_function takes a pending promise for a true value)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(predicate):
+        assert time.monotonic() < deadline, predicate
+        page.wait_for_timeout(100)
 
 
 def wait_for_service_worker(page: Page) -> None:

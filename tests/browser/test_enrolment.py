@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import PHONE_LOCALE, choose_pin
+from .conftest import PHONE_LOCALE, choose_pin, wait_until
 
 
 def test_the_language_can_be_picked_before_enrolling(page, live_server) -> None:
@@ -57,7 +57,7 @@ def test_a_lost_enrolment_answer_is_retried_as_the_same_enrolment(browser, live_
     assert len(sent) == 3 and len(ids) == 1
     assert re.fullmatch(r"[A-Za-z0-9_-]{22,}", ids.pop())
     assert page.evaluate("async () => (await import('/static/js/db.js')).getSetting('enrollment')") is None
-    page.wait_for_function("async () => Boolean(await (await import('/static/js/db.js')).getSetting('bootstrap'))")
+    wait_until(page, "async () => Boolean(await (await import('/static/js/db.js')).getSetting('bootstrap'))")
     context.close()
 
 

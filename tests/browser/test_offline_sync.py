@@ -13,6 +13,7 @@ from .conftest import (
     save_report,
     wait_for_queued,
     wait_for_service_worker,
+    wait_until,
 )
 
 
@@ -82,6 +83,6 @@ def test_enrolment_survives_a_cut_before_the_forms_arrive(page, live_server) -> 
     page.unroute("**/api/v1/bootstrap")
     page.reload()
     open_app(page)
-    page.wait_for_function("async () => Boolean(await (await import('/static/js/db.js')).getSetting('bootstrap'))")
+    wait_until(page, "async () => Boolean(await (await import('/static/js/db.js')).getSetting('bootstrap'))")
     page.click("text=Informe rápido")
     page.wait_for_selector("#f-department")

@@ -4,10 +4,9 @@ while the sealed outbox survives and syncs; a report saved from a resumed draft 
 
 from __future__ import annotations
 
-import time
 import uuid
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_LOCALE, enrol, exported_documents, open_app
+from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_LOCALE, enrol, exported_documents, open_app, wait_until
 
 RAW_STORAGE = """
 async () => {
@@ -17,14 +16,6 @@ async () => {
   return { drafts: drafts.length, raw: text(drafts) + text(await db.getSetting("lock")) };
 }
 """
-
-
-def wait_until(page, predicate: str, seconds: float = 10) -> None:  # type: ignore[no-untyped-def]
-    """Polls an async predicate in the page (wait_for_function takes a pending promise for a true value)."""
-    deadline = time.monotonic() + seconds
-    while not page.evaluate(predicate):
-        assert time.monotonic() < deadline, predicate
-        page.wait_for_timeout(100)
 
 
 def wait_for_drafts(page, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -112,6 +103,9 @@ def test_wrong_pins_make_the_phone_wait_then_wipe_it_and_the_outbox_still_syncs(
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
     wait_until(page, "async () => (await (await import('/static/js/db.js')).outboxEntries()).length === 0", 30)
     assert any(d["answers"].get("place_kind") == "mining_camp" for d in exported_documents(live_server, tmp_path))
+    assert (
+        page.evaluate("async () => (await (await import('/static/js/db.js')).getSetting('bootstrap')) ?? null") is None
+    )
 
 
 def test_a_double_tap_on_a_resumed_draft_stores_one_report(page, live_server) -> None:
@@ -142,3 +136,32 @@ def test_a_double_tap_on_a_resumed_draft_stores_one_report(page, live_server) ->
     with live_server.app.app_context():
         assert db.session.query(Report).filter_by(rid=draft_rid).count() == 1
         db.session.remove()
+
+
+HIDE_FOR = """
+async (ms) => {
+  const state = (value) => Object.defineProperty(document, "visibilityState", { value, configurable: true });
+  state("hidden");
+  document.dispatchEvent(new Event("visibilitychange"));
+  const realNow = Date.now;
+  Date.now = () => realNow() + ms;  // the phone spent that long in a pocket
+  state("visible");
+  document.dispatchEvent(new Event("visibilitychange"));
+  Date.now = realNow;
+}
+"""
+
+
+def test_hidden_over_two_minutes_the_phone_locks_and_the_open_form_waits_as_a_draft(page, live_server) -> None:
+    canary = f"canary-{uuid.uuid4().hex}"
+    enrol(page, live_server)
+    fill_some(page, canary)
+    wait_for_drafts(page, 1)
+    page.evaluate(HIDE_FOR, 60_000)  # a minute away: still open
+    assert page.input_value("#f-notes") == canary
+    page.evaluate(HIDE_FOR, 3 * 60_000)
+    page.wait_for_selector("#pin")
+    assert canary not in page.content()  # what was on screen went with the key
+    open_app(page)
+    page.click("text=Seguir el borrador")
+    assert page.input_value("#f-notes") == canary
