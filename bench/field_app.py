@@ -111,6 +111,9 @@ def first_install_bytes(app) -> None:  # type: ignore[no-untyped-def]
     print(f"  icons: {icons / 1024:.1f} KB; bootstrap (keys, forms, locales): {len(bootstrap) / 1024:.1f} KB")
 
 
+PIN = "482913"
+
+
 def slow_link_sync(browser, app, url: str) -> None:  # type: ignore[no-untyped-def]
     # The page's own sync is what is measured; a phone set up in Peru (the app follows its language).
     context = browser.new_context(service_workers="block", locale="es-PE")
@@ -118,6 +121,9 @@ def slow_link_sync(browser, app, url: str) -> None:  # type: ignore[no-untyped-d
     page.goto(url + "/")
     page.fill("#code", code_for(app))
     page.click("text=Conectar este teléfono")
+    page.fill("#pin-new", PIN)  # the PIN chosen after enrolment, and asked for at every start
+    page.fill("#pin-again", PIN)
+    page.click("form.pin-form button.primary")
     page.wait_for_selector("h1:text('Informes')")
     context.route("**/api/v1/reports", lambda route: route.abort())  # keep them queued while filling
     page.evaluate(
@@ -134,6 +140,8 @@ def slow_link_sync(browser, app, url: str) -> None:  # type: ignore[no-untyped-d
         [TYPICAL_REPORT, QUEUED],
     )
     page.reload()
+    page.fill("#pin", PIN)
+    page.click("form.pin-form button.primary")
     page.wait_for_function(QUEUED_IS, arg=QUEUED)
     sent: list[tuple[int, int]] = []
 
