@@ -69,28 +69,24 @@ function requestValue(request) {
 // --- outbox: sealed envelopes only; nothing readable is ever stored here
 
 // Saving the same rid again (a double tap, a retry after an error) keeps the report already saved.
+function queueEnvelope(tx, envelope, savedOn) {
+  const request = tx.objectStore("outbox").add({ rid: envelope.rid, envelope, savedOn, state: "queued", error: null });
+  request.onerror = (event) => {
+    if (request.error && request.error.name === "ConstraintError") {
+      event.preventDefault(); // the transaction goes on, and commits nothing new
+      event.stopPropagation();
+    }
+  };
+}
+
 export function addToOutbox(envelope, savedOn) {
-  return run(["outbox"], "readwrite", (tx) => {
-    const request = tx.objectStore("outbox").add({ rid: envelope.rid, envelope, savedOn, state: "queued", error: null });
-    request.onerror = (event) => {
-      if (request.error && request.error.name === "ConstraintError") {
-        event.preventDefault(); // the transaction goes on, and commits nothing new
-        event.stopPropagation();
-      }
-    };
-  });
+  return run(["outbox"], "readwrite", (tx) => queueEnvelope(tx, envelope, savedOn));
 }
 
 // A saved report and the end of its draft are one transaction: one report, never zero, never two.
 export function addToOutboxFromDraft(envelope, savedOn, draftId) {
   return run(["outbox", "drafts"], "readwrite", (tx) => {
-    const request = tx.objectStore("outbox").add({ rid: envelope.rid, envelope, savedOn, state: "queued", error: null });
-    request.onerror = (event) => {
-      if (request.error && request.error.name === "ConstraintError") {
-        event.preventDefault(); // saved already (a double tap): the draft still ends
-        event.stopPropagation();
-      }
-    };
+    queueEnvelope(tx, envelope, savedOn); // saved already (a double tap): the draft still ends
     tx.objectStore("drafts").delete(draftId);
   });
 }

@@ -21,24 +21,24 @@ export function discardDraft(rid) {
   return db.deleteDrafts([rid]);
 }
 
-// The drafts that can be resumed, newest first ({ rid, content, expiresAt }); expired ones are wiped first.
-export async function openDrafts() {
-  await wipeExpiredDrafts();
+// The drafts that can be resumed, newest first ({ rid, content, expiresAt }); expired ones are wiped first,
+// and so are those that no longer open (sealed under an earlier PIN's key, before a re-enrolment).
+export async function openDrafts(now = Date.now()) {
   const key = openKey();
-  if (!key) return [];
   const opened = [];
+  const gone = [];
   for (const draft of await db.draftEntries()) {
+    if (!(draft.expiresAt > now)) {
+      gone.push(draft.id);
+      continue;
+    }
+    if (!key) continue;
     try {
       opened.push({ rid: draft.id, content: await openDraft(key, draft.id, draft.sealed), expiresAt: draft.expiresAt });
     } catch {
-      // sealed under an earlier PIN's key (the phone was re-enrolled): it cannot be read, so it goes
-      await db.deleteDrafts([draft.id]);
+      gone.push(draft.id);
     }
   }
+  if (gone.length) await db.deleteDrafts(gone);
   return opened.sort((a, b) => b.expiresAt - a.expiresAt);
-}
-
-export async function wipeExpiredDrafts(now = Date.now()) {
-  const expired = (await db.draftEntries()).filter((draft) => !(draft.expiresAt > now)).map((draft) => draft.id);
-  if (expired.length) await db.deleteDrafts(expired);
 }
