@@ -3,11 +3,15 @@
 // The version and the list are filled in by the server from a hash of exactly what is cached.
 import * as api from "/static/js/api.js";
 import * as db from "/static/js/db.js";
+import { wipeExpiredDrafts } from "/static/js/drafts.js";
+import { outboxStore } from "/static/js/kept.js";
 import { createOutbox, localDate } from "/static/js/outbox.js";
 
 const VERSION = "__FIELDAPP_VERSION__";
 const PRECACHE = ["__FIELDAPP_PRECACHE__"];
-const CACHE = `fieldapp-shell-${VERSION}`;
+const CACHE = `shell-${VERSION}`;
+// Caches of this app: today's neutral name, and the one earlier versions used.
+const OURS = (name) => name.startsWith("shell-") || name.startsWith("fieldapp-shell-");
 
 self.addEventListener("install", (event) => {
   // No skipWaiting here: a new version waits until the page, when idle, asks it to take over.
@@ -19,7 +23,7 @@ self.addEventListener("activate", (event) => {
     caches
       .keys()
       .then((names) =>
-        Promise.all(names.filter((n) => n.startsWith("fieldapp-shell-") && n !== CACHE).map((n) => caches.delete(n))),
+        Promise.all(names.filter((n) => OURS(n) && n !== CACHE).map((n) => caches.delete(n))),
       )
       .then(() => self.clients.claim()),
   );
@@ -40,12 +44,12 @@ self.addEventListener("fetch", (event) => {
 });
 
 self.addEventListener("sync", (event) => {
-  if (event.tag !== "fieldapp-outbox") return;
+  if (event.tag !== "queue" && event.tag !== "fieldapp-outbox") return; // the second: registered by earlier versions
   // A failure rejects, so that the browser tries this sync again later.
   event.waitUntil(
-    db
-      .getSetting("language")
+    wipeExpiredDrafts()
+      .then(() => db.getSetting("language"))
       .then((code) => api.setLanguage(code))
-      .then(() => createOutbox({ store: db, api, today: localDate }).attempt()),
+      .then(() => createOutbox({ store: outboxStore, api, today: localDate }).attempt()),
   );
 });

@@ -84,11 +84,11 @@ export function postReports(token, envelopes, { signal } = {}) {
   return call("POST", "/api/v1/reports", { token, body, timeoutMs: uploadTimeoutMs(body.length), signal });
 }
 
-// A language's compiled catalog (msgid -> translation); the service worker serves it offline.
+// A language's compiled catalog (msgid -> translation); the phone keeps it sealed for offline use (kept.js).
 export async function catalog(code) {
   let response;
   try {
-    response = await fetch(`/i18n/${encodeURIComponent(code)}.json`, { credentials: "omit" });
+    response = await fetch(`/i18n/${encodeURIComponent(code)}.json`, { credentials: "omit", cache: "no-store" });
   } catch (error) {
     throw new NetworkError(String(error));
   }

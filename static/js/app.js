@@ -2,15 +2,18 @@
 // Saved reports are sealed at once; only envelopes reach storage, and nothing here can read them back.
 
 import * as db from "./db.js";
+import { wipeExpiredDrafts } from "./drafts.js";
 import { t } from "./i18n.js";
+import * as kept from "./kept.js";
 import * as lock from "./lock.js";
 import { outbox, refreshBootstrap } from "./sync.js";
 import { enrollScreen } from "./ui/enrolment.js";
 import { homeScreen, rerenderHomeIfShown } from "./ui/home.js";
-import { startLanguage } from "./ui/language.js";
-import { lockScreen, pinSetupScreen } from "./ui/lock.js";
+import { startLanguage, unlockedLanguage } from "./ui/language.js";
+import { emptyScreen, lockScreen, pinSetupScreen } from "./ui/lock.js";
+import { applyLook } from "./ui/look.js";
 import { dropForm } from "./ui/report.js";
-import { status } from "./ui/screen.js";
+import { onQuickExit, shownScreen, status } from "./ui/screen.js";
 import { registerServiceWorker } from "./ui/update.js";
 
 outbox.events.addEventListener("progress", (event) => {
@@ -30,18 +33,14 @@ outbox.events.addEventListener("synced", async (event) => {
   status.problem = "";
   status.waiting = "";
   status.sent = event.detail.sent;
-  const token = await db.getSetting("deviceToken");
-  if (await lock.wasWiped()) return; // a wiped phone only delivers its outbox: it fetches no forms again
-  try {
-    await refreshBootstrap(token);
-  } catch {
-    // The reports went; fresh keys and forms can wait for the next sync.
-  }
+  await refreshAfterContact();
   rerenderHomeIfShown();
 });
-outbox.events.addEventListener("idle", () => {
+outbox.events.addEventListener("idle", async () => {
   status.syncing = false;
   status.stalled = false;
+  // Nothing to send: still ask now and then, so that a wipe ordered by the dashboard arrives.
+  if (Date.now() - refreshedAt > REFRESH_WHEN_IDLE_MS) await refreshAfterContact();
   rerenderHomeIfShown();
 });
 // Each of these is tried again by itself; none is the worker's failure to fix, so none is shown as an error.
@@ -70,43 +69,110 @@ outbox.events.addEventListener("disconnected", () => {
 
 window.addEventListener("online", () => outbox.online());
 
+const REFRESH_WHEN_IDLE_MS = 15 * 60 * 1000;
+let refreshedAt = 0;
 
-// Hidden for longer than this, the phone locks: what was on screen is dropped with the key.
-const LOCK_AFTER_HIDDEN_MS = 2 * 60 * 1000;
-let hiddenSince = null;
-
-document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "hidden") {
-    hiddenSince = Date.now();
-    return;
+// Fresh keys, forms and rules once the outbox has had its turn; a revoked phone's wipe order comes this way,
+// after its sealed reports went (and any still queued stay, and still go).
+async function refreshAfterContact() {
+  if (await lock.wasWiped()) return; // a wiped phone only delivers its outbox: it fetches no forms again
+  const token = await db.getSetting("deviceToken");
+  if (!token) return;
+  refreshedAt = Date.now();
+  let outcome = null;
+  try {
+    outcome = await refreshBootstrap(token);
+  } catch {
+    return; // offline or busy: the stored copy serves, and the next sync asks again
   }
-  const away = hiddenSince === null ? 0 : Date.now() - hiddenSince;
-  hiddenSince = null;
-  if (away > LOCK_AFTER_HIDDEN_MS && lock.openKey()) showLocked();
-});
-
-function showLocked() {
-  lock.lockNow();
-  dropForm();
-  return lockScreen(homeScreen, afterWipe);
+  if (outcome === "wiped") {
+    await dropForm();
+    showEmpty();
+  }
 }
 
-function afterWipe() {
-  return enrollScreen({ message: t("Se borró lo que había en este teléfono. Los informes guardados se enviarán igual. Para seguir, conéctelo con un código nuevo.") });
+// Hidden for longer than the organisation's lock delay (2 minutes unless set), the phone locks: what was on
+// screen is dropped with the keys. A delay of 0 locks as soon as the app is hidden.
+let hiddenSince = null;
+
+document.addEventListener("visibilitychange", async () => {
+  // The state and the time are read at once: the rules come from storage, after the page may have changed.
+  const now = Date.now();
+  if (document.visibilityState === "hidden") {
+    hiddenSince = now;
+    if ((await lock.rules()).lock_minutes === 0 && lock.openKey()) showLocked();
+    return;
+  }
+  const away = hiddenSince === null ? 0 : now - hiddenSince;
+  hiddenSince = null;
+  if (away > (await lock.rules()).lock_minutes * 60 * 1000 && lock.openKey()) showLocked();
+});
+
+// Locked: the form's last change kept as a draft, then every key and decrypted word dropped from memory.
+async function showLocked() {
+  await dropForm();
+  lock.lockNow();
+  kept.forget();
+  await startLanguage(); // back to the locked screens' few words
+  if (!(await lock.hasPin())) return showEmpty();
+  return lockScreen(unlocked, showEmpty);
+}
+
+// Quick exit: within a second the app is locked under its look, and Back finds no form behind it.
+async function quickExit() {
+  if (["lock", "empty", "pin setup"].includes(shownScreen())) return;
+  history.replaceState(null, "", "/");
+  await showLocked();
+}
+onQuickExit(quickExit);
+
+// A gesture for it too: three quick taps anywhere but on a field or a button, or Escape on a keyboard.
+let taps = [];
+document.addEventListener("pointerdown", (event) => {
+  if (event.target.closest("input, select, textarea, button, label, a, dialog")) {
+    taps = [];
+    return;
+  }
+  taps = taps.filter((at) => event.timeStamp - at < 800);
+  taps.push(event.timeStamp);
+  if (taps.length >= 3) {
+    taps = [];
+    quickExit();
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !document.querySelector("dialog[open]")) quickExit();
+});
+
+// Wiped (too many wrong PINs, the duress PIN, "Olvidé el PIN" or the dashboard): an empty app under its
+// look; its "Ajustes" lead to a new enrolment. The sealed outbox still goes.
+function showEmpty() {
+  return emptyScreen(() => enrollScreen());
+}
+
+// The PIN opened the keys: the whole language, leftovers sealed, what the server has now, then home.
+async function unlocked() {
+  await unlockedLanguage();
+  await kept.sealLeftovers();
+  refreshAfterContact();
+  return homeScreen();
 }
 
 async function start() {
   registerServiceWorker();
+  await applyLook();
   await startLanguage();
   if (navigator.storage && navigator.storage.persisted) status.persisted = await navigator.storage.persisted();
   const token = await db.getSetting("deviceToken");
-  if (!token) return enrollScreen();
+  if (!token) return (await lock.wasWiped()) ? showEmpty() : enrollScreen();
   // Sealed reports go whatever the screen shows: the outbox needs no PIN, nothing readable is in it.
-  outbox.start();
-  if (await lock.wasWiped()) return afterWipe();
-  refreshBootstrap(token).catch(() => null); // offline is normal: the stored copy serves
-  if (!(await lock.hasPin())) return pinSetupScreen(homeScreen); // a phone enrolled before the PIN existed
-  return lockScreen(homeScreen, afterWipe);
+  const firstDrain = outbox.start();
+  await wipeExpiredDrafts();
+  await kept.sealLeftovers();
+  if (await lock.wasWiped()) return showEmpty();
+  firstDrain.finally(refreshAfterContact); // offline is normal: the stored copy serves
+  if (!(await lock.hasPin())) return pinSetupScreen(unlocked); // a phone enrolled before the PIN existed
+  return lockScreen(unlocked, showEmpty);
 }
 
 start();

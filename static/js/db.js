@@ -1,48 +1,114 @@
 // The only module that touches IndexedDB. Each function is one whole transaction: callers seal or fetch
 // before and after, never inside one (a transaction closes when it waits on anything else).
+// Names are neutral: a seized phone's storage lists a "local" database with "queue", "prefs" and "pages".
 
-const DB_NAME = "fieldapp";
+const DB_NAME = "local";
+const QUEUE = "queue"; // sealed envelopes waiting for the server
+const PREFS = "prefs"; // settings; the sensitive ones are sealed to the phone's own key (kept.js)
+const PAGES = "pages"; // drafts, sealed under the PIN's data key
 
 // Upgrade steps, one per old version, applied in order. A step may add; none may drop a store that can
 // hold unsent reports.
 const UPGRADES = [
   // 0 -> 1
   (db) => {
-    db.createObjectStore("outbox", { keyPath: "rid" });
-    db.createObjectStore("settings");
-  },
-  // 1 -> 2: drafts, each sealed under the PIN's data key (vault.js); nothing readable is stored here either
-  (db) => {
-    db.createObjectStore("drafts", { keyPath: "id" });
+    db.createObjectStore(QUEUE, { keyPath: "rid" });
+    db.createObjectStore(PREFS);
+    db.createObjectStore(PAGES, { keyPath: "id" });
   },
 ];
 
+// The database of earlier versions, under a name that said what the app is: moved here, then deleted.
+const EARLIER = { name: "fieldapp", stores: { outbox: QUEUE, settings: PREFS, drafts: PAGES } };
+
 let opening = null;
+
+function openDatabase(name, version, upgrade) {
+  return new Promise((resolve, reject) => {
+    const request = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
+    request.onupgradeneeded = (event) => upgrade(request, event);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error("database upgrade blocked by another open tab"));
+  });
+}
 
 function open() {
   if (!opening) {
-    opening = new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, UPGRADES.length);
-      request.onupgradeneeded = (event) => {
-        for (let version = event.oldVersion; version < UPGRADES.length; version++) UPGRADES[version](request.result);
-      };
-      request.onsuccess = () => {
-        const db = request.result;
+    opening = openDatabase(DB_NAME, UPGRADES.length, (request, event) => {
+      for (let version = event.oldVersion; version < UPGRADES.length; version++) UPGRADES[version](request.result);
+    })
+      .then(async (db) => {
         // Another tab (or a new app version) wants to upgrade: let it, and reopen on next use.
         db.onversionchange = () => {
           db.close();
           opening = null;
         };
-        resolve(db);
-      };
-      request.onerror = () => {
+        await moveEarlier(db);
+        return db;
+      })
+      .catch((error) => {
         opening = null;
-        reject(request.error);
-      };
-      request.onblocked = () => reject(new Error("database upgrade blocked by another open tab"));
-    });
+        throw error;
+      });
   }
   return opening;
+}
+
+async function earlierExists() {
+  if (indexedDB.databases) return (await indexedDB.databases()).some((info) => info.name === EARLIER.name);
+  return true; // no list to look in: opening it tells, without creating it
+}
+
+// Everything the earlier database holds is copied across (nothing already here is overwritten, so a copy
+// interrupted and done again changes nothing), and only then is it deleted: no report is lost on the way.
+async function moveEarlier(db) {
+  if (!(await earlierExists())) return;
+  let earlier;
+  try {
+    earlier = await openDatabase(EARLIER.name, undefined, (request) => request.transaction.abort()); // absent: stays absent
+  } catch {
+    return;
+  }
+  const names = Object.keys(EARLIER.stores).filter((name) => earlier.objectStoreNames.contains(name));
+  const copied = {};
+  if (names.length) {
+    await new Promise((resolve, reject) => {
+      const tx = earlier.transaction(names, "readonly");
+      for (const name of names) {
+        const store = tx.objectStore(name);
+        const keys = store.getAllKeys();
+        const values = store.getAll();
+        values.onsuccess = () => (copied[name] = { keys: keys.result, values: values.result });
+      }
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+  earlier.close();
+  await new Promise((resolve, reject) => {
+    const targets = names.map((name) => EARLIER.stores[name]);
+    if (!targets.length) return resolve();
+    const tx = db.transaction(targets, "readwrite");
+    for (const name of names) {
+      const store = tx.objectStore(EARLIER.stores[name]);
+      const { keys, values } = copied[name];
+      values.forEach((value, i) => {
+        const inline = store.keyPath !== null;
+        const request = inline ? store.add(value) : store.add(value, keys[i]);
+        request.onerror = (event) => {
+          event.preventDefault(); // already here: the copy here wins
+          event.stopPropagation();
+        };
+      });
+    }
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  await new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(EARLIER.name);
+    request.onsuccess = request.onerror = request.onblocked = () => resolve(); // blocked: it goes once the old tab closes
+  });
 }
 
 function run(storeNames, mode, work) {
@@ -66,11 +132,12 @@ function requestValue(request) {
   });
 }
 
-// --- outbox: sealed envelopes only; nothing readable is ever stored here
+// --- outbox: sealed envelopes only; nothing readable is ever stored here. `note` (the day it was saved) and
+// a refusal's `error` come sealed to the phone's key (kept.js).
 
 // Saving the same rid again (a double tap, a retry after an error) keeps the report already saved.
-function queueEnvelope(tx, envelope, savedOn) {
-  const request = tx.objectStore("outbox").add({ rid: envelope.rid, envelope, savedOn, state: "queued", error: null });
+function queueEnvelope(tx, envelope, note) {
+  const request = tx.objectStore(QUEUE).add({ rid: envelope.rid, envelope, note, state: "queued", error: null });
   request.onerror = (event) => {
     if (request.error && request.error.name === "ConstraintError") {
       event.preventDefault(); // the transaction goes on, and commits nothing new
@@ -79,32 +146,32 @@ function queueEnvelope(tx, envelope, savedOn) {
   };
 }
 
-export function addToOutbox(envelope, savedOn) {
-  return run(["outbox"], "readwrite", (tx) => queueEnvelope(tx, envelope, savedOn));
+export function addToOutbox(envelope, note) {
+  return run([QUEUE], "readwrite", (tx) => queueEnvelope(tx, envelope, note));
 }
 
 // A saved report and the end of its draft are one transaction: one report, never zero, never two.
-export function addToOutboxFromDraft(envelope, savedOn, draftId) {
-  return run(["outbox", "drafts"], "readwrite", (tx) => {
-    queueEnvelope(tx, envelope, savedOn); // saved already (a double tap): the draft still ends
-    tx.objectStore("drafts").delete(draftId);
+export function addToOutboxFromDraft(envelope, note, draftId) {
+  return run([QUEUE, PAGES], "readwrite", (tx) => {
+    queueEnvelope(tx, envelope, note); // saved already (a double tap): the draft still ends
+    tx.objectStore(PAGES).delete(draftId);
   });
 }
 
 export function outboxEntries() {
-  return run(["outbox"], "readonly", (tx) => requestValue(tx.objectStore("outbox").getAll()));
+  return run([QUEUE], "readonly", (tx) => requestValue(tx.objectStore(QUEUE).getAll()));
 }
 
 export function removeFromOutbox(rids) {
-  return run(["outbox"], "readwrite", (tx) => {
-    const store = tx.objectStore("outbox");
+  return run([QUEUE], "readwrite", (tx) => {
+    const store = tx.objectStore(QUEUE);
     for (const rid of rids) store.delete(rid);
   });
 }
 
 export function markRejected(rejections) {
-  return run(["outbox"], "readwrite", (tx) => {
-    const store = tx.objectStore("outbox");
+  return run([QUEUE], "readwrite", (tx) => {
+    const store = tx.objectStore(QUEUE);
     for (const { rid, error } of rejections) {
       requestValue(store.get(rid)).then((entry) => {
         if (entry) store.put({ ...entry, state: "rejected", error });
@@ -115,8 +182,8 @@ export function markRejected(rejections) {
 
 // Refused reports back in the queue (after a new bootstrap); answers how many there were.
 export function requeueRejected() {
-  return run(["outbox"], "readwrite", (tx) => {
-    const store = tx.objectStore("outbox");
+  return run([QUEUE], "readwrite", (tx) => {
+    const store = tx.objectStore(QUEUE);
     return requestValue(store.getAll()).then((entries) => {
       const rejected = entries.filter((e) => e.state === "rejected");
       for (const entry of rejected) store.put({ ...entry, state: "queued", error: null });
@@ -125,50 +192,65 @@ export function requeueRejected() {
   });
 }
 
-// --- settings: device token, bootstrap data (keys, forms, locales), last sync date, chosen language
+// --- settings: in the clear only what a locked phone needs (device token, vault record, look, language);
+// the rest (bootstrap, team, catalog, last sync) sealed by kept.js
 
 export function getSetting(key) {
-  return run(["settings"], "readonly", (tx) => requestValue(tx.objectStore("settings").get(key)));
+  return run([PREFS], "readonly", (tx) => requestValue(tx.objectStore(PREFS).get(key)));
 }
 
 export function setSetting(key, value) {
-  return run(["settings"], "readwrite", (tx) => {
-    tx.objectStore("settings").put(value, key);
+  return run([PREFS], "readwrite", (tx) => {
+    tx.objectStore(PREFS).put(value, key);
   });
 }
 
 export function deleteSetting(key) {
-  return run(["settings"], "readwrite", (tx) => {
-    tx.objectStore("settings").delete(key);
+  return run([PREFS], "readwrite", (tx) => {
+    tx.objectStore(PREFS).delete(key);
   });
 }
 
 // --- drafts: { id, sealed: {iv, ct} under the data key, rid it will be saved as, updatedAt, expiresAt }
 
 export function putDraft(draft) {
-  return run(["drafts"], "readwrite", (tx) => {
-    tx.objectStore("drafts").put(draft);
+  return run([PAGES], "readwrite", (tx) => {
+    tx.objectStore(PAGES).put(draft);
   });
 }
 
 export function draftEntries() {
-  return run(["drafts"], "readonly", (tx) => requestValue(tx.objectStore("drafts").getAll()));
+  return run([PAGES], "readonly", (tx) => requestValue(tx.objectStore(PAGES).getAll()));
 }
 
 export function deleteDrafts(ids) {
-  return run(["drafts"], "readwrite", (tx) => {
-    const store = tx.objectStore("drafts");
+  return run([PAGES], "readwrite", (tx) => {
+    const store = tx.objectStore(PAGES);
     for (const id of ids) store.delete(id);
   });
 }
 
 // Drafts and every setting but those named are gone; the sealed outbox stays, so that no report is lost.
 export function wipeSensitive(keptSettings) {
-  return run(["drafts", "settings"], "readwrite", (tx) => {
-    tx.objectStore("drafts").clear();
-    const settings = tx.objectStore("settings");
+  return run([PAGES, PREFS], "readwrite", (tx) => {
+    tx.objectStore(PAGES).clear();
+    const settings = tx.objectStore(PREFS);
     return requestValue(settings.getAllKeys()).then((keys) => {
       for (const key of keys) if (!keptSettings.includes(key)) settings.delete(key);
     });
+  });
+}
+
+// Notes and reasons sealed afresh for entries still queued (those saved by earlier versions in the clear).
+export function setOutboxNotes(notes) {
+  return run([QUEUE], "readwrite", (tx) => {
+    const store = tx.objectStore(QUEUE);
+    for (const { rid, note, error } of notes) {
+      requestValue(store.get(rid)).then((entry) => {
+        if (!entry) return; // delivered meanwhile
+        const { savedOn, ...rest } = entry;
+        store.put({ ...rest, note, error });
+      });
+    }
   });
 }

@@ -2,26 +2,31 @@
 // the PIN, ended by saving (in the outbox's own transaction) or discarding, and wiped once expired. No DOM.
 
 import * as db from "./db.js";
-import { openKey } from "./lock.js";
+import { openKey, rules } from "./lock.js";
 import { openDraft, sealDraft } from "./vault.js";
 
-export const DRAFT_HOURS = 72;
 export const SAVE_DELAY_MS = 500; // every change is on storage within a second
 
+// How long a draft lives, as the organisation set it (72 hours unless told otherwise).
+export async function draftHours() {
+  return (await rules()).draft_hours;
+}
+
 // `content`: { answers, quick }. The draft's id is the rid its report will be saved with, so that a draft
-// saved twice (a double tap, a resumed copy) is still one report.
+// saved twice (a double tap, a resumed copy) is still one report. Only the expiry is in the clear, so that
+// the phone wipes it in time without the PIN (at start and in background syncs: wipeExpiredDrafts).
 export async function keepDraft(rid, content, createdAt) {
   const key = openKey();
   if (!key) return; // locked meanwhile: what is on screen is dropped with the key
-  const sealed = await sealDraft(key, rid, content);
-  await db.putDraft({ id: rid, sealed, expiresAt: createdAt + DRAFT_HOURS * 3600 * 1000 });
+  const sealed = await sealDraft(key, rid, { ...content, createdAt });
+  await db.putDraft({ id: rid, sealed, expiresAt: createdAt + (await draftHours()) * 3600 * 1000 });
 }
 
 export function discardDraft(rid) {
   return db.deleteDrafts([rid]);
 }
 
-// The drafts that can be resumed, newest first ({ rid, content, expiresAt }); expired ones are wiped first,
+// The drafts that can be resumed, newest first ({ rid, content, createdAt, expiresAt }); expired ones are wiped first,
 // and so are those that no longer open (sealed under an earlier PIN's key, before a re-enrolment).
 export async function openDrafts(now = Date.now()) {
   const key = openKey();
@@ -34,11 +39,19 @@ export async function openDrafts(now = Date.now()) {
     }
     if (!key) continue;
     try {
-      opened.push({ rid: draft.id, content: await openDraft(key, draft.id, draft.sealed), expiresAt: draft.expiresAt });
+      const content = await openDraft(key, draft.id, draft.sealed);
+      const createdAt = Number.isFinite(content.createdAt) ? content.createdAt : draft.expiresAt - 72 * 3600 * 1000;
+      opened.push({ rid: draft.id, content, createdAt, expiresAt: draft.expiresAt });
     } catch {
       gone.push(draft.id);
     }
   }
   if (gone.length) await db.deleteDrafts(gone);
-  return opened.sort((a, b) => b.expiresAt - a.expiresAt);
+  return opened.sort((a, b) => b.createdAt - a.createdAt);
+}
+
+// Expired drafts go even while the phone is locked: their expiry is all that is readable of them.
+export async function wipeExpiredDrafts(now = Date.now()) {
+  const expired = (await db.draftEntries()).filter((draft) => !(draft.expiresAt > now)).map((draft) => draft.id);
+  if (expired.length) await db.deleteDrafts(expired);
 }

@@ -1,33 +1,67 @@
-// The phone's lock: the PIN's vault record in storage, the data key in memory only while unlocked, wrong PINs
-// counted across reloads, and the wipe after too many. No DOM: the screens are in ui/lock.js.
+// The phone's lock: the PIN's vault record in storage, the keys in memory only while unlocked, wrong PINs
+// counted across reloads, the wipe after too many, and the duress PIN. No DOM: the screens are in ui/lock.js.
 
 import * as db from "./db.js";
-import { WrongPin, calibrateIterations, createVault, openVault, pinDelaySeconds } from "./vault.js";
+import { WrongPin, addPhoneKey, calibrateIterations, createVault, duressMarker, openPhoneKey as unwrapPhoneKey, pinDelaySeconds, tryVault } from "./vault.js";
 
 export const MIN_PIN_LENGTH = 6;
-export const MAX_PIN_FAILURES = 10;
-// What a wipe keeps: the sealed outbox (in its own store) still syncs with the device token.
-const KEPT_BY_WIPE = ["deviceToken", "wiped"];
+// The organisation's rules (bootstrap "phone"), kept in the clear: a locked phone must apply them.
+export const DEFAULT_RULES = { pin_failures: 10, draft_hours: 72, lock_minutes: 2, duress_pin: false };
+// What a wipe keeps: the sealed outbox (in its own store) still syncs with the device token, and the phone
+// still looks like what it was installed as.
+const KEPT_BY_WIPE = ["deviceToken", "wiped", "look", "language", "rules"];
 
 let dataKey = null;
+let phoneKey = null;
 
 export function openKey() {
   return dataKey;
 }
 
+export function openPhoneKey() {
+  return phoneKey;
+}
+
+export async function phonePublicKey() {
+  const record = await db.getSetting("lock");
+  return (record && record.phone && record.phone.pub) || null;
+}
+
 export function lockNow() {
   dataKey = null;
+  phoneKey = null;
+}
+
+export async function rules() {
+  return { ...DEFAULT_RULES, ...((await db.getSetting("rules")) || {}) };
+}
+
+// Only numbers within the server's own ranges are taken; anything else keeps the rule in force.
+export async function setRules(phone) {
+  if (!phone || typeof phone !== "object") return;
+  const current = await rules();
+  const next = { ...current };
+  const within = (value, low, high) => Number.isInteger(value) && value >= low && value <= high;
+  if (within(phone.pin_failures, 3, 50)) next.pin_failures = phone.pin_failures;
+  if (within(phone.draft_hours, 1, 720)) next.draft_hours = phone.draft_hours;
+  if (within(phone.lock_minutes, 0, 60)) next.lock_minutes = phone.lock_minutes;
+  if (typeof phone.duress_pin === "boolean") next.duress_pin = phone.duress_pin;
+  if (JSON.stringify(next) !== JSON.stringify(current)) await db.setSetting("rules", next);
 }
 
 export async function hasPin() {
   return Boolean(await db.getSetting("lock"));
 }
 
-export async function setPin(pin) {
+// `duressPin` (optional, where the organisation allows it) opens an empty app and wipes silently.
+export async function setPin(pin, duressPin = "") {
   const { record, dataKey: key } = await createVault(pin, await calibrateIterations());
-  await db.setSetting("lock", record);
+  const withPhoneKey = await addPhoneKey(key, record);
+  if (duressPin) withPhoneKey.duress = await duressMarker(duressPin, withPhoneKey);
+  await db.setSetting("lock", withPhoneKey);
   await db.deleteSetting("pinFailures");
   dataKey = key;
+  phoneKey = await unwrapPhoneKey(key, withPhoneKey);
 }
 
 // Seconds the next try must wait (0: it may go now).
@@ -37,29 +71,43 @@ export async function secondsToWait() {
   return Math.max(0, Math.ceil((due - Date.now()) / 1000));
 }
 
-// "open", "wrong" (counted), "wait" (too soon after the last wrong one) or "wiped" (one wrong PIN too many).
+// "open", "wrong" (counted), "wait" (too soon after the last wrong one), "wiped" (one wrong PIN too many)
+// or "duress" (the second PIN: everything sensitive is wiped, and the caller shows an empty app).
 export async function tryPin(pin) {
   if ((await secondsToWait()) > 0) return "wait";
+  const record = await db.getSetting("lock");
+  let opened;
   try {
-    dataKey = await openVault(pin, await db.getSetting("lock"));
+    opened = await tryVault(pin, record, record && record.duress);
   } catch (error) {
     if (!(error instanceof WrongPin)) throw error;
     const failures = (await db.getSetting("pinFailures")) || { count: 0, at: 0 };
     const count = failures.count + 1;
-    if (count >= MAX_PIN_FAILURES) {
+    if (count >= (await rules()).pin_failures) {
       await wipe();
       return "wiped";
     }
     await db.setSetting("pinFailures", { count, at: Date.now() });
     return "wrong";
   }
+  if (opened.outcome === "duress") {
+    await wipe();
+    return "duress";
+  }
+  let current = record;
+  if (!current.phone) {
+    current = await addPhoneKey(opened.dataKey, record); // a vault made before the phone key existed
+    await db.setSetting("lock", current);
+  }
+  dataKey = opened.dataKey;
+  phoneKey = await unwrapPhoneKey(dataKey, current);
   await db.deleteSetting("pinFailures");
   return "open";
 }
 
 // Drafts, the vault and every readable setting go; undelivered sealed reports stay and keep syncing.
 export async function wipe() {
-  dataKey = null;
+  lockNow();
   await db.wipeSensitive(KEPT_BY_WIPE);
   await db.setSetting("wiped", true);
 }

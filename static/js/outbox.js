@@ -65,7 +65,7 @@ function failureKind(error, api) {
 }
 
 export function createOutbox({
-  store, // { outboxEntries, removeFromOutbox, markRejected, requeueRejected, getSetting, setSetting }
+  store, // { outboxEntries, removeFromOutbox, markRejected, requeueRejected, getSetting, noteSync }
   api, // { postReports, ApiError, NetworkError }
   today = localDate,
   backoffBaseMs = 2000,
@@ -138,7 +138,7 @@ export function createOutbox({
       emit("progress", { sent: done, total: queued.length });
     }
     if (unanswered) throw new UnreadableAnswer(`no readable answer for ${unanswered} reports`);
-    await store.setSetting("lastSync", today());
+    await store.noteSync(today());
     emit("synced", { sent: delivered });
   }
 

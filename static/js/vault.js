@@ -102,3 +102,104 @@ export async function openDraft(dataKey, draftId, sealed) {
 export function pinDelaySeconds(failures) {
   return failures < 3 ? 0 : Math.min(300, 2 ** (failures - 3) * 5);
 }
+
+// --- the phone's own key pair: what arrives while the phone is locked (a fresh bootstrap, a refusal's reason,
+// the date of a sync) is sealed to its public key, and opens only with the private key the PIN unwraps.
+
+const PHONE_KEY_AAD = encoder.encode("fieldapp/vault/1|phone-key");
+const KEPT_INFO = encoder.encode("fieldapp/kept/1");
+const P256 = { name: "ECDH", namedCurve: "P-256" };
+
+// "fieldapp/kept/1|<name>": a kept value opens only under the name it was kept as.
+export function keptAad(name) {
+  return encoder.encode(`fieldapp/kept/1|${name}`);
+}
+
+// The record with a phone key pair added: the public key in the clear, the private key wrapped under the data key.
+export async function addPhoneKey(dataKey, record) {
+  const pair = await crypto.subtle.generateKey(P256, true, ["deriveBits"]);
+  const pub = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const wrapped = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: PHONE_KEY_AAD }, dataKey, pkcs8));
+  pkcs8.fill(0);
+  return { ...record, phone: { pub, iv, wrapped } };
+}
+
+// The phone's private key from an open vault (not extractable), or null for a record made before it existed.
+export async function openPhoneKey(dataKey, record) {
+  if (!record || !record.phone) return null;
+  const pkcs8 = new Uint8Array(
+    await crypto.subtle.decrypt({ name: "AES-GCM", iv: record.phone.iv, additionalData: PHONE_KEY_AAD }, dataKey, record.phone.wrapped),
+  );
+  const key = await crypto.subtle.importKey("pkcs8", pkcs8, P256, false, ["deriveBits"]);
+  pkcs8.fill(0);
+  return key;
+}
+
+async function keptKey(secretBits, epk, pub) {
+  const salt = new Uint8Array(epk.length + pub.length);
+  salt.set(epk);
+  salt.set(pub, epk.length);
+  const ikm = await crypto.subtle.importKey("raw", secretBits, "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt, info: KEPT_INFO }, ikm, { name: "AES-GCM", length: 256 }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
+}
+
+// Any JSON value sealed to the phone's public key (an ephemeral ECDH key, HKDF, AES-GCM): no PIN needed.
+export async function sealToPhone(pub, name, value) {
+  const publicKey = await crypto.subtle.importKey("raw", pub, P256, false, []);
+  const ephemeral = await crypto.subtle.generateKey(P256, true, ["deriveBits"]);
+  const epk = new Uint8Array(await crypto.subtle.exportKey("raw", ephemeral.publicKey));
+  const bits = await crypto.subtle.deriveBits({ name: "ECDH", public: publicKey }, ephemeral.privateKey, 256);
+  const key = await keptKey(bits, epk, pub);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const plain = encoder.encode(JSON.stringify(value));
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: keptAad(name) }, key, plain));
+  return { epk, iv, ct };
+}
+
+export async function openFromPhone(privateKey, pub, name, sealed) {
+  const epk = await crypto.subtle.importKey("raw", sealed.epk, P256, false, []);
+  const bits = await crypto.subtle.deriveBits({ name: "ECDH", public: epk }, privateKey, 256);
+  const key = await keptKey(bits, sealed.epk, pub);
+  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.iv, additionalData: keptAad(name) }, key, sealed.ct);
+  return JSON.parse(decoder.decode(plain));
+}
+
+// --- the duress PIN: a marker sealed under the key a second PIN derives, with the vault's own salt and
+// iterations, so that one derivation of whatever was typed answers both questions in the same time.
+
+const DURESS_AAD = encoder.encode("fieldapp/vault/1|duress");
+
+export async function duressMarker(pin, record) {
+  const key = await pinKey(pin, record.salt, record.iterations);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: DURESS_AAD }, key, new Uint8Array(16)));
+  return { iv, ct };
+}
+
+// "open" (with the data key), "duress" or WrongPin, after one PBKDF2 derivation whatever the outcome.
+export async function tryVault(pin, record, duress) {
+  if (!record || record.v !== VAULT_VERSION || record.iterations < MIN_ITERATIONS) throw new Error("not a vault");
+  const key = await pinKey(pin, record.salt, record.iterations);
+  try {
+    const raw = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: record.iv, additionalData: WRAP_AAD }, key, record.wrapped));
+    const dataKey = await importDataKey(raw);
+    raw.fill(0);
+    return { outcome: "open", dataKey };
+  } catch {
+    // not the PIN: perhaps the duress one
+  }
+  if (duress) {
+    try {
+      await crypto.subtle.decrypt({ name: "AES-GCM", iv: duress.iv, additionalData: DURESS_AAD }, key, duress.ct);
+      return { outcome: "duress", dataKey: null };
+    } catch {
+      // neither
+    }
+  }
+  throw new WrongPin();
+}

@@ -87,7 +87,7 @@ def test_wrong_pins_make_the_phone_wait_then_wipe_it_and_the_outbox_still_syncs(
     page.evaluate("async () => (await import('/static/js/db.js')).setSetting('pinFailures', { count: 9, at: 0 })")
     page.fill("#pin", "000000")
     page.click("form.pin-form button.primary")
-    page.wait_for_selector("text=Se borró lo que había en este teléfono")
+    page.wait_for_selector("text=Nada por aquí todavía.")  # an empty app, under its look
     left = page.evaluate(
         """async () => {
           const db = await import("/static/js/db.js");
@@ -98,7 +98,9 @@ def test_wrong_pins_make_the_phone_wait_then_wipe_it_and_the_outbox_still_syncs(
     )
     assert left == {"outbox": 1, "drafts": 0, "lock": None, "team": None, "bootstrap": None}
     page.reload()
-    page.wait_for_selector("#code")  # a wiped phone asks for a new code, not for a PIN
+    page.wait_for_selector("text=Nada por aquí todavía.")  # a wiped phone asks for no PIN, and says nothing
+    page.click("text=Ajustes")
+    page.wait_for_selector("#code")  # where the worker types a new code
     context.set_offline(False)
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
     wait_until(page, "async () => (await (await import('/static/js/db.js')).outboxEntries()).length === 0", 30)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import unicodedata
 
+import pytest
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
@@ -184,28 +186,52 @@ def test_a_wipe_keeps_the_sealed_outbox_and_the_device_token(page, live_server) 
     assert left == {"outbox": 1, "drafts": 0, "token": "t", "team": None, "lock": None}
 
 
-def test_the_upgrade_that_adds_drafts_keeps_the_outbox_of_the_version_before(page, live_server) -> None:
-    page.goto(live_server.url + "/static/css/base.css")  # a page of the origin that does not open the database
-    kept = page.evaluate(
-        """async () => {
-          const old = await new Promise((resolve, reject) => {
-            const request = indexedDB.open("fieldapp", 1);  // the database as the version before left it
-            request.onupgradeneeded = () => {
-              request.result.createObjectStore("outbox", { keyPath: "rid" });
-              request.result.createObjectStore("settings");
-            };
-            request.onsuccess = () => resolve(request.result);
-            request.onerror = () => reject(request.error);
-          });
-          await new Promise((resolve) => {
-            const tx = old.transaction(["outbox"], "readwrite");
-            tx.objectStore("outbox").put({ rid: "r-old", envelope: {}, savedOn: "2026-11-30", state: "queued" });
-            tx.oncomplete = resolve;
-          });
-          old.close();
-          const db = await import("/static/js/db.js");
-          await db.putDraft({ id: "d-1", sealed: {}, rid: "r-2", updatedAt: 1, expiresAt: 2 });
-          return { outbox: (await db.outboxEntries()).map((e) => e.rid), drafts: (await db.draftEntries()).length };
-        }"""
-    )
-    assert kept == {"outbox": ["r-old"], "drafts": 1}
+OLD_DATABASE = """
+async ({ version, entries }) => {
+  const old = await new Promise((resolve, reject) => {
+    const request = indexedDB.open("fieldapp", version);  // the database as an earlier version left it
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore("outbox", { keyPath: "rid" });
+      request.result.createObjectStore("settings");
+      if (version > 1) request.result.createObjectStore("drafts", { keyPath: "id" });
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  await new Promise((resolve) => {
+    const stores = version > 1 ? ["outbox", "settings", "drafts"] : ["outbox", "settings"];
+    const tx = old.transaction(stores, "readwrite");
+    for (const rid of entries) tx.objectStore("outbox").put({ rid, envelope: {}, savedOn: "2026-11-30", state: "queued" });
+    tx.objectStore("settings").put("token-1", "deviceToken");
+    if (version > 1) tx.objectStore("drafts").put({ id: "d-old", sealed: {}, expiresAt: 2 });
+    tx.oncomplete = resolve;
+  });
+  old.close();
+}
+"""
+
+MOVED = """
+async () => {
+  const db = await import("/static/js/db.js");
+  return { outbox: (await db.outboxEntries()).map((e) => e.rid).sort(), drafts: (await db.draftEntries()).map((d) => d.id),
+           token: await db.getSetting("deviceToken"), databases: (await indexedDB.databases()).map((d) => d.name).sort() };
+}
+"""
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_database_of_an_earlier_version_moves_under_a_neutral_name_with_every_report(page, live_server, version) -> None:
+    page.goto(live_server.url + "/static/css/app.css")  # a page of the origin that does not open the database
+    page.evaluate(OLD_DATABASE, {"version": version, "entries": ["r-1", "r-2"]})
+    moved = page.evaluate(MOVED)
+    assert moved == {
+        "outbox": ["r-1", "r-2"],
+        "drafts": ["d-old"] if version > 1 else [],
+        "token": "token-1",
+        "databases": ["local"],  # the name that said what the app is, gone
+    }
+    # An old tab still open writes there again: the next start moves that too, and keeps what is here.
+    page.evaluate(OLD_DATABASE, {"version": version, "entries": ["r-2", "r-3"]})
+    page.reload()
+    moved = page.evaluate(MOVED)
+    assert moved["outbox"] == ["r-1", "r-2", "r-3"] and moved["databases"] == ["local"]

@@ -4,12 +4,14 @@ import * as api from "../api.js";
 import { b64uEncode } from "../crypto.js";
 import * as db from "../db.js";
 import { t } from "../i18n.js";
+import * as kept from "../kept.js";
 import { openKey } from "../lock.js";
 import { outbox, refreshBootstrap } from "../sync.js";
 import { el } from "./el.js";
 import { homeScreen } from "./home.js";
 import { languagePicker, startLanguage } from "./language.js";
 import { pinSetupScreen } from "./lock.js";
+import { applyLook } from "./look.js";
 import { canScanQr, scanQr } from "./scanner.js";
 import { show, status } from "./screen.js";
 
@@ -100,7 +102,8 @@ async function enroll(code) {
     });
   }
   await db.setSetting("deviceToken", answer.device_token);
-  await db.setSetting("team", answer.team);
+  await kept.keep("team", answer.team);
+  await applyLook(typeof answer.look === "string" ? answer.look : null);
   await db.deleteSetting("enrollment");
   await db.deleteSetting("wiped");
   // The code is spent now; if keys and forms do not arrive, they are fetched again at start and after sync.
@@ -111,7 +114,10 @@ async function enroll(code) {
   await startLanguage();
   // A phone connected again after a revocation keeps its PIN (and the drafts sealed under it).
   if (openKey()) await homeScreen();
-  else pinSetupScreen(() => homeScreen());
+  else pinSetupScreen(async () => {
+    await kept.flush(); // the team, the bootstrap and the catalog, held in memory until now
+    await homeScreen();
+  });
 }
 
 

@@ -1,8 +1,9 @@
 // Home: what waits to be sent, what the server refused, and the way to a new report.
 
 import * as db from "../db.js";
-import { DRAFT_HOURS, openDrafts } from "../drafts.js";
+import { draftHours, openDrafts } from "../drafts.js";
 import { formatDate, t, tn } from "../i18n.js";
+import * as kept from "../kept.js";
 import { outbox } from "../sync.js";
 import { askToConfirm } from "./confirm.js";
 import { el } from "./el.js";
@@ -14,12 +15,14 @@ import { applyUpdate } from "./update.js";
 
 // `refreshing`: only redraw it if it is still on screen once its data is read (the worker may have moved on).
 export async function homeScreen(refreshing = false) {
-  const [entries, lastSync, team, drafts] = await Promise.all([
+  const [stored, lastSync, team, drafts, hours] = await Promise.all([
     db.outboxEntries(),
-    db.getSetting("lastSync"),
-    db.getSetting("team"),
+    kept.read("lastSync"),
+    kept.read("team"),
     openDrafts(),
+    draftHours(),
   ]);
+  const entries = await Promise.all(stored.map(kept.openEntry));
   const queued = entries.filter((e) => e.state === "queued");
   const rejected = entries.filter((e) => e.state === "rejected");
   const items = [
@@ -47,12 +50,12 @@ export async function homeScreen(refreshing = false) {
                   type: "button",
                   class: "secondary",
                   onclick: () => formScreen(false, draft),
-                  text: t("Seguir el borrador del %(date)s", { date: formatDate(startedOn(draft)) }),
+                  text: t("Seguir el borrador del %(date)s", { date: formatDate(localDay(draft.createdAt)) }),
                 }),
               ),
             ),
           ),
-          el("p", { class: "hint", text: tn("Se borra %(count)s hora después de empezado si no se guarda.", "Se borran %(count)s horas después de empezados si no se guardan.", DRAFT_HOURS) }),
+          el("p", { class: "hint", text: tn("Se borra %(count)s hora después de empezado si no se guarda.", "Se borran %(count)s horas después de empezados si no se guardan.", hours) }),
         )
       : null,
     el(
@@ -60,8 +63,8 @@ export async function homeScreen(refreshing = false) {
       { class: "card", "aria-labelledby": "outbox-title" },
       el("h2", { id: "outbox-title", text: t("Por enviar") }),
       el("p", { class: "count", "data-testid": "queued", text: String(queued.length) }),
-      queued.length
-        ? el("p", { text: t("Guardado el primero: %(date)s", { date: formatDate(queued.map((e) => e.savedOn).sort()[0]) }) })
+      queued.some((e) => e.savedOn)
+        ? el("p", { text: t("Guardado el primero: %(date)s", { date: formatDate(queued.map((e) => e.savedOn).filter(Boolean).sort()[0]) }) })
         : null,
       status.progress
         ? el("p", { role: "status", text: t("%(sent)s de %(total)s enviados", status.progress) })
@@ -100,7 +103,7 @@ export async function homeScreen(refreshing = false) {
               el(
                 "li",
                 {},
-                el("span", { text: `${formatDate(e.savedOn)}: ${e.error || t("El servidor no dio el motivo.")}` }),
+                el("span", { text: `${e.savedOn ? `${formatDate(e.savedOn)}: ` : ""}${e.error || t("El servidor no dio el motivo.")}` }),
                 el("button", { type: "button", class: "secondary", onclick: () => removeRejected(e.rid), text: t("Borrar del teléfono") }),
               ),
             ),
@@ -141,8 +144,8 @@ export async function homeScreen(refreshing = false) {
   show("home", ...items);
 }
 
-function startedOn(draft) {
-  const started = new Date(draft.expiresAt - DRAFT_HOURS * 3600 * 1000);
+function localDay(time) {
+  const started = new Date(time);
   return new Date(started.getTime() - started.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
 }
 

@@ -1,9 +1,12 @@
-// The language picker: switched without a reload, remembered on the phone, works offline.
+// The language picker: switched without a reload, remembered on the phone, works offline. The chosen
+// language's catalog is kept sealed (kept.js); only the few words of the locked screens stay readable.
 
 import * as api from "../api.js";
 import * as db from "../db.js";
 import { currentLocale, setCatalog, t } from "../i18n.js";
+import * as kept from "../kept.js";
 import { el } from "./el.js";
+import { LOCKED_WORDS } from "./lock.js";
 import { root } from "./screen.js";
 
 // `redraw(message)` shows the screen the picker is on again, in the new language or with why not.
@@ -18,17 +21,42 @@ export async function languagePicker(redraw) {
   return el("div", { class: "field" }, el("label", { for: "language", text: t("Idioma") }), select);
 }
 
-// The phone's choice, else the phone's own language when the server offers it, else Spanish;
 // ?lang=CODE previews a language (translators checking their work) without changing the phone's choice.
-export async function startLanguage() {
-  const preview = new URLSearchParams(location.search).get("lang");
-  const language = preview || (await db.getSetting("language")) || (await phoneLanguage());
-  if (language && language !== currentLocale()) await applyLanguage(language).catch(() => null);
+function previewed() {
+  return new URLSearchParams(location.search).get("lang");
 }
 
-// The server's languages: from the last bootstrap, else (not enrolled yet) from the shell page itself.
+// At start, locked (or just after enrolment, the whole catalog): the locked screens' words in the phone's choice, else the phone's own language when the
+// server offers it, else Spanish. A phone not enrolled yet has nothing kept: its catalog comes from the server.
+export async function startLanguage() {
+  const chosen = previewed() || (await db.getSetting("language"));
+  const language = chosen || (await phoneLanguage());
+  if (language === currentLocale() && language === "es") return;
+  const whole = await kept.read("catalog"); // readable only unlocked, or just after enrolment (in memory)
+  if (whole && whole.code === language) return applyLanguage(language, whole);
+  const words = await db.getSetting("lockedWords");
+  if (words && words.code === language) return setCatalog(language, words);
+  const fresh = language === "es" ? null : await api.catalog(language).catch(() => null);
+  if (language !== "es" && !fresh) return; // offline, and nothing kept: Spanish until the server answers
+  await keepCatalog(language, fresh);
+  applyLanguage(language, fresh);
+}
+
+// Unlocked: the whole catalog, from the sealed copy at once and fresh from the server when it answers.
+export async function unlockedLanguage() {
+  const language = previewed() || (await db.getSetting("language")) || currentLocale();
+  if (language === "es") return applyLanguage("es", null);
+  const stored = await kept.read("catalog");
+  if (stored && stored.code === language) await applyLanguage(language, stored);
+  api.catalog(language).then(
+    (fresh) => language === currentLocale() && keepCatalog(language, fresh).then(() => applyLanguage(language, fresh)),
+    () => null, // offline: the sealed copy serves
+  );
+}
+
+// The server's languages: from the last bootstrap, else (locked, or not enrolled yet) from the shell page.
 async function offeredLanguages() {
-  const bootstrap = await db.getSetting("bootstrap");
+  const bootstrap = await kept.read("bootstrap");
   if (bootstrap && bootstrap.locales) return bootstrap.locales;
   try {
     return JSON.parse(root.dataset.languages || "[]");
@@ -48,15 +76,32 @@ async function phoneLanguage() {
   return "es";
 }
 
-async function applyLanguage(code) {
-  setCatalog(code, code === "es" ? null : await api.catalog(code));
+function applyLanguage(code, compiled) {
+  if (code !== "es" && !compiled) throw new Error(`no catalog for ${code}`);
+  setCatalog(code, code === "es" ? null : compiled);
   api.setLanguage(code);
+}
+
+// The catalog sealed; the locked screens' words from it in the clear (none of them says what the app is for).
+async function keepCatalog(code, compiled) {
+  if (previewed() || !compiled) return;
+  await kept.keep("catalog", { ...compiled, code });
+  const messages = {};
+  for (const msgid of LOCKED_WORDS) if (msgid in compiled.messages) messages[msgid] = compiled.messages[msgid];
+  await db.setSetting("lockedWords", { ...compiled, code, messages });
 }
 
 async function switchLanguage(code, redraw) {
   try {
-    await applyLanguage(code);
+    const compiled = code === "es" ? null : await api.catalog(code).catch(async () => {
+      const stored = await kept.read("catalog");
+      if (stored && stored.code === code) return stored;
+      throw new Error("offline");
+    });
+    applyLanguage(code, compiled);
     await db.setSetting("language", code);
+    if (compiled) await keepCatalog(code, compiled);
+    else await db.deleteSetting("lockedWords");
   } catch {
     return redraw(t("Ese idioma no está en el teléfono todavía; conéctese una vez."));
   }

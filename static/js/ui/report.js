@@ -3,8 +3,9 @@
 
 import { b64uDecode, sealDocument } from "../crypto.js";
 import * as db from "../db.js";
-import { DRAFT_HOURS, SAVE_DELAY_MS, discardDraft, keepDraft } from "../drafts.js";
+import { SAVE_DELAY_MS, discardDraft, keepDraft } from "../drafts.js";
 import { t } from "../i18n.js";
+import * as kept from "../kept.js";
 import { localDate } from "../outbox.js";
 import { outbox, requestBackgroundSync } from "../sync.js";
 import { askToConfirm, dismissQuestion } from "./confirm.js";
@@ -61,17 +62,19 @@ function saveProblem(error) {
   return t("No se pudo guardar el informe en el teléfono. Toque «Guardar y cifrar» otra vez; sus respuestas siguen aquí. Si vuelve a fallar, avise a su supervisor.");
 }
 
-// The form on screen is dropped (the phone locks): its draft, already on storage, stays to be resumed.
-export function dropForm() {
+// The form on screen is dropped (the phone locks): its draft stays to be resumed, with the change made in
+// the last half second written first. Call it before the keys go.
+export async function dropForm() {
   if (!openForm) return;
-  openForm.stop();
+  const dropped = openForm;
   openForm = null;
   dismissQuestion();
+  await dropped.flush();
 }
 
-// A new report, or `resumed` = { rid, content: { answers, quick }, expiresAt } from the drafts.
+// A new report, or `resumed` = { rid, content: { answers, quick }, createdAt } from the drafts.
 export async function formScreen(quick, resumed = null) {
-  const bootstrap = await db.getSetting("bootstrap");
+  const bootstrap = await kept.read("bootstrap");
   const definition = bootstrap && bootstrap.forms.find((f) => f.id === "trafficking-report");
   const key = bootstrap && bootstrap.keys.find((k) => k.current);
   if (!definition || !key) {
@@ -82,7 +85,7 @@ export async function formScreen(quick, resumed = null) {
   if (resumed) quick = Boolean(resumed.content.quick);
   // The report's identity is made once per form: a double tap, a retry or a resumed draft saves one report.
   const rid = resumed ? resumed.rid : crypto.randomUUID();
-  const createdAt = resumed ? resumed.expiresAt - DRAFT_HOURS * 3600 * 1000 : Date.now();
+  const createdAt = resumed ? resumed.createdAt : Date.now();
   const form = buildForm(definition, quick);
   const summary = el("p", { class: "error", role: "alert", hidden: true });
   const save = el("button", { type: "submit", class: "primary", text: t("Guardar y cifrar") });
@@ -91,11 +94,12 @@ export async function formScreen(quick, resumed = null) {
   const untouched = JSON.stringify(collectAnswers(form, definition, quick)); // defaults such as today's date
   if (resumed) fillForm(form, definition, resumed.content.answers, quick);
   let pending = null; // the draft write waiting for the typing to pause
+  const write = () => keepDraft(rid, { answers: collectAnswers(form, definition, quick), quick }, createdAt);
   const keep = () => {
     clearTimeout(pending);
     pending = setTimeout(() => {
       pending = null;
-      if (openForm === thisForm && !thisForm.saving) keepDraft(rid, { answers: collectAnswers(form, definition, quick), quick }, createdAt);
+      if (openForm === thisForm && !thisForm.saving) write();
     }, SAVE_DELAY_MS);
   };
   form.addEventListener("input", keep);
@@ -132,6 +136,12 @@ export async function formScreen(quick, resumed = null) {
     rid,
     hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched,
     stop: () => clearTimeout(pending),
+    async flush() {
+      if (pending === null || thisForm.saving) return;
+      clearTimeout(pending);
+      pending = null;
+      await write();
+    },
   };
   openForm = thisForm;
   show(quick ? "quick form" : "form", el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
@@ -148,5 +158,5 @@ async function saveReport(definition, key, rid, answers) {
     attachments: [],
   };
   const envelope = await sealDocument(doc, b64uDecode(key.pub), rid);
-  await db.addToOutboxFromDraft(envelope, localDate(), rid); // the draft ends in the same transaction
+  await db.addToOutboxFromDraft(envelope, await kept.savedNote(rid, localDate()), rid); // the draft ends in the same transaction
 }

@@ -1,6 +1,7 @@
 // The page's one screen area, and the state of the phone that every screen may show.
 
-import { present } from "./el.js";
+import { t } from "../i18n.js";
+import { el, present } from "./el.js";
 
 export const root = document.getElementById("app");
 
@@ -18,10 +19,19 @@ export const status = {
 };
 
 let shown = "";
+let exit = null;
+
+// Screens that show nothing of the app's purpose need no way out; every other one has "Salir" on top.
+const NEUTRAL = new Set(["lock", "empty", "pin setup"]);
+
+export function onQuickExit(handler) {
+  exit = handler;
+}
 
 // Focus moves to the heading only when the screen changes, not when the same one is refreshed.
 export function show(screen, ...nodes) {
-  root.replaceChildren(...present(nodes));
+  const wayOut = exit && !NEUTRAL.has(screen) ? el("button", { type: "button", class: "exit", "data-quick-exit": "", onclick: exit, text: t("Salir") }) : null;
+  root.replaceChildren(...present([wayOut, ...nodes]));
   if (screen !== shown) root.querySelector("h1")?.focus();
   shown = screen;
 }
