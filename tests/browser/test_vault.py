@@ -56,6 +56,60 @@ def test_python_opens_the_vault_and_a_draft_the_browser_sealed(page, live_server
     assert "canary-draft" not in json.dumps(made)
 
 
+PHONE_KEY_IN_PAGE = """
+async ([pin, name, value]) => {
+  const v = await import("/static/js/vault.js");
+  const c = await import("/static/js/crypto.js");
+  const made = await v.createVault(pin, 100000);
+  const record = await v.addPhoneKey(made.dataKey, made.record);
+  const sealed = await v.sealToPhone(record.phone.pub, name, value);
+  const b = (bytes) => c.b64uEncode(bytes);
+  // The browser opens it too, and under another name it does not open.
+  const key = await v.openPhoneKey(made.dataKey, record);
+  const reopened = await v.openFromPhone(key, record.phone.pub, name, sealed);
+  let renamed = "opened";
+  try { await v.openFromPhone(key, record.phone.pub, "team", sealed); } catch (e) { renamed = e.name; }
+  // The duress PIN: one derivation tells the PIN, the duress PIN and a wrong one apart.
+  const duress = await v.duressMarker("135790", record);
+  const outcomes = [];
+  for (const typed of [pin, "135790", "000000"]) {
+    try { outcomes.push((await v.tryVault(typed, record, duress)).outcome); } catch (e) { outcomes.push(e.name); }
+  }
+  return {
+    record: { ...record, salt: b(record.salt), iv: b(record.iv), wrapped: b(record.wrapped),
+              phone: { pub: b(record.phone.pub), iv: b(record.phone.iv), wrapped: b(record.phone.wrapped) } },
+    sealed: { epk: b(sealed.epk), iv: b(sealed.iv), ct: b(sealed.ct) },
+    reopened, renamed, extractable: key.extractable, outcomes,
+  };
+}
+"""
+
+
+def test_python_opens_what_the_browser_sealed_to_the_phone_key(page, live_server) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    page.goto(live_server.url + "/")
+    value = {"team": "Madre de Dios 1", "words": "Ñawpaq — canary-kept ✓"}
+    made = page.evaluate(PHONE_KEY_IN_PAGE, ["482913", "bootstrap", value])
+    assert made["reopened"] == value and made["renamed"] == "OperationError" and made["extractable"] is False
+    assert made["outcomes"] == ["open", "duress", "WrongPin"]
+    record, sealed = made["record"], made["sealed"]
+    b = crypto.b64u_decode
+    wrapping = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=b(record["salt"]), iterations=record["iterations"]).derive(b"482913")
+    data_key = AESGCM(wrapping).decrypt(b(record["iv"]), b(record["wrapped"]), b"fieldapp/vault/1|data-key")
+    pkcs8 = AESGCM(data_key).decrypt(b(record["phone"]["iv"]), b(record["phone"]["wrapped"]), b"fieldapp/vault/1|phone-key")
+    private = load_der_private_key(pkcs8, password=None)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    pub, epk = b(record["phone"]["pub"]), b(sealed["epk"])
+    shared = private.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), epk))
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk + pub, info=b"fieldapp/kept/1").derive(shared)
+    plain = AESGCM(key).decrypt(b(sealed["iv"]), b(sealed["ct"]), b"fieldapp/kept/1|bootstrap")
+    assert json.loads(plain) == value
+    assert "canary-kept" not in json.dumps(sealed)
+
+
 def test_a_wrong_pin_a_moved_draft_and_too_few_iterations_are_refused(page, live_server) -> None:
     page.goto(live_server.url + "/")
     outcome = page.evaluate(
