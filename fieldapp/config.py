@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from .crypto import KdfParams
 from .errors import N_, Invalid
+from .looks import DEFAULT_LOOK, LOOKS
 
 MiB = 1024 * 1024
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -30,6 +32,13 @@ class Config:
     max_batch_reports: int = 100
     max_ct_bytes: int = 3 * MiB // 2
     enroll_code_ttl_hours: int = 24
+    # The look a phone takes when its code names none.
+    default_look: str = DEFAULT_LOOK
+    # The organisation's rules for its phones, sent with every bootstrap.
+    pin_failures: int = 10
+    draft_hours: int = 72
+    lock_minutes: int = 2
+    duress_pin: bool = False
     testing: bool = False
     # The catalogs and the language registry; the dashboard's translator page writes here.
     translations_dir: Path = TRANSLATIONS
@@ -37,6 +46,16 @@ class Config:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def phone_rules(self) -> dict[str, int | bool]:
+        """The rules every phone is given with its bootstrap (docs/PROTOCOL.md §5)."""
+        return {
+            "pin_failures": self.pin_failures,
+            "draft_hours": self.draft_hours,
+            "lock_minutes": self.lock_minutes,
+            "duress_pin": self.duress_pin,
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -55,6 +74,21 @@ class Config:
                 raise ConfigError(N_("En producción hay que definir %(names)s."), names=", ".join(missing))
             if len(secret) < 32:
                 raise ConfigError(N_("FIELDAPP_SECRET_KEY debe tener al menos 32 caracteres de texto aleatorio."))
+        look = environ.get("FIELDAPP_LOOK") or DEFAULT_LOOK
+        if look not in LOOKS:
+            raise ConfigError(
+                N_("FIELDAPP_LOOK debe ser uno de %(looks)s, no «%(value)s»."), looks=", ".join(LOOKS), value=look[:40]
+            )
+        duress = environ.get("FIELDAPP_DURESS_PIN") or "0"
+        if duress not in ("0", "1"):
+            raise ConfigError(
+                N_("FIELDAPP_DURESS_PIN debe ser «1» (sí) o «0» (no), no «%(value)s»."), value=duress[:20]
+            )
+        phone = {
+            "pin_failures": _bounded(environ, "FIELDAPP_PIN_FAILURES", cls.pin_failures, 3, 50),
+            "draft_hours": _bounded(environ, "FIELDAPP_DRAFT_HOURS", cls.draft_hours, 1, 720),
+            "lock_minutes": _bounded(environ, "FIELDAPP_LOCK_MINUTES", cls.lock_minutes, 0, 60),
+        }
         instance.mkdir(parents=True, exist_ok=True, mode=0o700)
         secret = secret or _instance_secret(instance)
         database_url = database_url or f"sqlite:///{instance / 'fieldapp.db'}"
@@ -69,7 +103,25 @@ class Config:
             env=env,
             kdf=kdf,
             translations_dir=translations,
+            default_look=look,
+            duress_pin=duress == "1",
+            **phone,
         )
+
+
+def _bounded(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole number setting within its range, or a refusal that names the variable and the range."""
+    text = environ.get(name) or str(default)
+    value = int(text) if re.fullmatch(r"[0-9]{1,6}", text) else None
+    if value is None or not low <= value <= high:
+        raise ConfigError(
+            N_("%(name)s debe ser un número entero de %(low)s a %(high)s, no «%(value)s»."),
+            name=name,
+            low=low,
+            high=high,
+            value=text[:20],
+        )
+    return value
 
 
 def _instance_secret(instance: Path) -> str:

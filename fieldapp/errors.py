@@ -28,6 +28,10 @@ class DomainError(Exception):
         params = {k: translate(v) if k in self.translatable_params else v for k, v in self.params.items()}
         return translate(self.msgid) % params if params else translate(self.msgid)
 
+    def members(self) -> dict[str, object]:
+        """Extension members of its problem+json answer (RFC 9457), beside type, title, status and detail."""
+        return {}
+
 
 class BadRequest(DomainError):
     status = 400

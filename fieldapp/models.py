@@ -62,6 +62,11 @@ class Device(db.Model):
     # Until the phone first uses its token: a digest of its code and its enrollment_id, so that a retry after
     # a lost answer gets a fresh token for this device instead of a refusal (the code is spent).
     enrollment_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The look its code gave (fieldapp/looks.py); None: the configured default.
+    look: Mapped[str | None] = mapped_column(String(16))
+    # Revoked with a wipe: it may still deliver its sealed outbox, and every other call tells it to wipe.
+    wipe_requested_on: Mapped[dt.date | None] = mapped_column(Date)
+    wiped_on: Mapped[dt.date | None] = mapped_column(Date)  # when it was first told to wipe
 
     team: Mapped[Team] = relationship()
 
@@ -75,6 +80,7 @@ class EnrollmentCode(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     uses_left: Mapped[int] = mapped_column(Integer)
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    look: Mapped[str | None] = mapped_column(String(16))  # the look its phones take; None: the default
 
     team: Mapped[Team] = relationship()
 

@@ -46,7 +46,8 @@ def problem(status: int, detail: str | None = None, **extra: object) -> Response
 
 
 def _wants_problem_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    # The device API and the looks' manifests answer JSON, so their errors do too.
+    return request.path.startswith(("/api/", "/looks/")) or request.accept_mimetypes.best == "application/json"
 
 
 def _url_for_without_host(endpoint: str, **values: object) -> str:
@@ -54,9 +55,9 @@ def _url_for_without_host(endpoint: str, **values: object) -> str:
     return current_app.url_map.bind("", script_name=request.script_root or None).build(endpoint, values)
 
 
-def _answer(status: int, detail: str | None) -> Response | tuple[str, int]:
+def _answer(status: int, detail: str | None, members: dict[str, object] | None = None) -> Response | tuple[str, int]:
     if _wants_problem_json():
-        return problem(status, detail)
+        return problem(status, detail, **(members or {}))
     context: dict[str, object] = {"status": status, "title": gettext(TITLES.get(status, TITLES[400])), "detail": detail}
     if request_ctx.url_adapter is None:
         context["url_for"] = _url_for_without_host  # a Host label over 63 characters left url_for nothing to build on
@@ -66,7 +67,7 @@ def _answer(status: int, detail: str | None) -> Response | tuple[str, int]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
-        return _answer(exc.status, exc.render(gettext))
+        return _answer(exc.status, exc.render(gettext), exc.members())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]

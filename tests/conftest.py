@@ -185,9 +185,10 @@ class Org:
         doc = doc or {"form": "trafficking-report", "form_version": 1, "answers": {"notes": "prueba"}}
         return crypto.seal_document(doc, self.pub, rid or str(uuid.uuid4()))
 
-    def issue_code(self, uses: int = 1, ttl_hours: int = 24) -> str:
+    def issue_code(self, uses: int = 1, ttl_hours: int = 24, look: str | None = None) -> str:
         with self.app.app_context():
-            code = enrollment.issue_code(db.session, teams.find_team(db.session, self.team), uses, ttl_hours)
+            team = teams.find_team(db.session, self.team)
+            code = enrollment.issue_code(db.session, team, uses, ttl_hours, look=look)
             db.session.commit()
             return code
 

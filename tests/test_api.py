@@ -124,6 +124,7 @@ def test_bootstrap_lists_keys_forms_locales(org: Org, client) -> None:
     assert crypto.kid_for(crypto.b64u_decode(key["pub"])) == key["kid"]
     assert {"code": "es", "name": "Español", "direction": "ltr"} in answer.json["locales"]
     assert isinstance(answer.json["forms"], list)
+    assert answer.json["phone"] == {"pin_failures": 10, "draft_hours": 72, "lock_minutes": 2, "duress_pin": False}
 
 
 @pytest.mark.parametrize(
@@ -141,13 +142,14 @@ def test_bootstrap_needs_a_valid_token(org: Org, client, headers) -> None:
 
 
 def test_revoked_device_gets_401_and_keeps_nothing_new(org: Org, client, app) -> None:
+    """Revoked without a wipe: refused everywhere, and never told to wipe (tests/test_remote_wipe.py)."""
     with app.app_context():
         [device] = devices.list_devices(db.session)
-        devices.revoke(db.session, device.id)
+        devices.revoke(db.session, device.id, wipe=False)
         db.session.commit()
-    assert_problem(client.get("/api/v1/bootstrap", headers=org.headers), 401)
+    assert "wipe" not in assert_problem(client.get("/api/v1/bootstrap", headers=org.headers), 401)
     answer = client.post("/api/v1/reports", json={"reports": [org.envelope()]}, headers=org.headers)
-    assert_problem(answer, 401)
+    assert "wipe" not in assert_problem(answer, 401)
     assert report_rows(app) == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 
 import pytest
@@ -56,3 +57,50 @@ def test_scrypt_cost_override_is_bounded(tmp_path) -> None:
     assert Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path), "FIELDAPP_SCRYPT_N": "1024"}).kdf.n == 1024
     with pytest.raises(ValueError):
         Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path), "FIELDAPP_SCRYPT_N": "1000"})
+
+
+def test_the_phones_rules_and_look_default_to_the_documented_values(tmp_path) -> None:
+    config = Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path)})
+    assert config.default_look == "notas"
+    assert config.phone_rules == {"pin_failures": 10, "draft_hours": 72, "lock_minutes": 2, "duress_pin": False}
+
+
+def test_the_phones_rules_and_look_from_the_environment(tmp_path) -> None:
+    config = Config.from_env(
+        {
+            "FIELDAPP_INSTANCE": str(tmp_path),
+            "FIELDAPP_LOOK": "calculadora",
+            "FIELDAPP_PIN_FAILURES": "3",
+            "FIELDAPP_DRAFT_HOURS": "720",
+            "FIELDAPP_LOCK_MINUTES": "0",
+            "FIELDAPP_DURESS_PIN": "1",
+        }
+    )
+    assert config.default_look == "calculadora"
+    assert config.phone_rules == {"pin_failures": 3, "draft_hours": 720, "lock_minutes": 0, "duress_pin": True}
+    assert Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path), "FIELDAPP_DURESS_PIN": "0"}).duress_pin is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FIELDAPP_PIN_FAILURES", "2", "FIELDAPP_PIN_FAILURES debe ser un número entero de 3 a 50"),
+        ("FIELDAPP_PIN_FAILURES", "51", "de 3 a 50"),
+        ("FIELDAPP_PIN_FAILURES", "ten", "de 3 a 50"),
+        ("FIELDAPP_PIN_FAILURES", "-5", "de 3 a 50"),
+        ("FIELDAPP_PIN_FAILURES", "10\n", "de 3 a 50"),
+        ("FIELDAPP_DRAFT_HOURS", "0", "FIELDAPP_DRAFT_HOURS debe ser un número entero de 1 a 720"),
+        ("FIELDAPP_DRAFT_HOURS", "721", "de 1 a 720"),
+        ("FIELDAPP_DRAFT_HOURS", "7.5", "de 1 a 720"),
+        ("FIELDAPP_LOCK_MINUTES", "61", "FIELDAPP_LOCK_MINUTES debe ser un número entero de 0 a 60"),
+        ("FIELDAPP_LOCK_MINUTES", "9" * 40, "de 0 a 60"),
+        ("FIELDAPP_DURESS_PIN", "yes", "FIELDAPP_DURESS_PIN debe ser «1» (sí) o «0» (no)"),
+        ("FIELDAPP_DURESS_PIN", "true", "FIELDAPP_DURESS_PIN"),
+        ("FIELDAPP_LOOK", "tetris", "FIELDAPP_LOOK debe ser uno de notas, clima, calculadora"),
+        ("FIELDAPP_LOOK", "Notas", "FIELDAPP_LOOK"),
+    ],
+)
+def test_a_phone_setting_out_of_range_is_refused_by_name(tmp_path, name, value, message) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path / "inst"), name: value})
+    assert not (tmp_path / "inst").exists()  # refused before anything was written

@@ -88,3 +88,48 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path) -> None:
     with engine.connect() as conn:
         assert "reports" in inspect(conn).get_table_names()
     engine.dispose()
+
+
+def test_0007_adds_looks_and_the_remote_wipe_keeping_phones_and_codes(tmp_path, database_url) -> None:
+    app = create_app(make_config(tmp_path, database_url))
+    added = {"enrollment_codes": {"look"}, "devices": {"look", "wipe_requested_on", "wiped_on"}}
+    with app.app_context():
+        upgrade(revision="0006")
+        db.session.execute(text("INSERT INTO teams (id, name, created_on) VALUES (1, 'Cusco', '2026-11-29')"))
+        db.session.execute(
+            text(
+                "INSERT INTO devices (id, team_id, token_hash, enrolled_on, revoked_on) "
+                "VALUES (1, 1, :t, '2026-11-29', '2026-11-30')"
+            ),
+            {"t": "a" * 64},
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO enrollment_codes (id, team_id, code_hash, expires_at, uses_left, created_on) "
+                "VALUES (1, 1, :c, '2026-12-01 00:00:00', 1, '2026-11-29')"
+            ),
+            {"c": "b" * 64},
+        )
+        db.session.commit()
+        upgrade(revision="0007")
+        for table, columns in added.items():
+            assert columns <= {c["name"] for c in inspect(db.engine).get_columns(table)}, table
+        row = db.session.execute(text("SELECT look, wipe_requested_on, wiped_on FROM devices")).one()
+        assert tuple(row) == (None, None, None)  # phones enrolled before keep the default look and no wipe
+        assert db.session.execute(text("SELECT look FROM enrollment_codes")).scalar_one() is None
+        db.session.execute(
+            text("UPDATE devices SET look = 'clima', wipe_requested_on = :d, wiped_on = :d"),
+            {"d": dt.date(2026, 12, 2)},
+        )
+        db.session.execute(text("UPDATE enrollment_codes SET look = 'calculadora'"))
+        db.session.commit()
+        downgrade(revision="0006")
+        for table, columns in added.items():
+            assert not columns & {c["name"] for c in inspect(db.engine).get_columns(table)}, table
+        assert db.session.execute(text("SELECT token_hash FROM devices")).scalar_one() == "a" * 64
+        assert db.session.execute(text("SELECT code_hash FROM enrollment_codes")).scalar_one() == "b" * 64
+        db.session.rollback()  # end the read, whose snapshot predates the upgrade
+        upgrade()
+        assert db.session.execute(text("SELECT look FROM devices")).scalar_one() is None
+        db.session.remove()
+        db.engine.dispose()

@@ -15,10 +15,11 @@ from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import language_entries
 from ..inputs import has_lone_surrogate
+from ..looks import look_or_default
 from ..services import audit, devices, enrollment, forms, keys, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
-from .auth import device_required
+from .auth import delivering_device_required, device_required
 
 
 def _config() -> Config:
@@ -54,9 +55,9 @@ def enroll():  # type: ignore[no-untyped-def]
     enrollment_id = enrollment.check_enrollment_id(body.get("enrollment_id"))
     with writing(db.session):
         device, token = enrollment.enroll(db.session, code, enrollment_id)
-        team = device.team.name
+        team, look = device.team.name, look_or_default(device.look, _config().default_look).id
         audit.record(db.session, "phone", "enrollment", team=team, device=device.id)
-    return jsonify(device_token=token, team=team), 201
+    return jsonify(device_token=token, team=team, look=look), 201
 
 
 @bp.get("/bootstrap")
@@ -70,11 +71,11 @@ def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
         with writing(db.session):
             devices.mark_synced(db.session, device)
     languages = [{"code": e.code, "name": e.name, "direction": e.direction} for e in language_entries()]
-    return jsonify(keys=org_keys, forms=forms.list_forms(), locales=languages)
+    return jsonify(keys=org_keys, forms=forms.list_forms(), locales=languages, phone=_config().phone_rules)
 
 
 @bp.post("/reports")
-@device_required
+@delivering_device_required
 def post_reports(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
     config = _config()
     ours = reports.known_kids(db.session)

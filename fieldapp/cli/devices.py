@@ -21,14 +21,17 @@ def devices_group() -> None:
 @click.option("--team", "team_name", required=True, help="Nombre del equipo.")
 @click.option("--uses", default=1, show_default=True, type=int, help="Cuántos teléfonos pueden usarlo.")
 @click.option("--ttl", "ttl_hours", default=None, type=int, help="Horas de validez (24 por defecto).")
+@click.option(
+    "--look", default=None, help="Aspecto del teléfono: notas, clima o calculadora (por defecto, FIELDAPP_LOOK)."
+)
 @domain_command
-def devices_code(team_name: str, uses: int, ttl_hours: int | None) -> None:
+def devices_code(team_name: str, uses: int, ttl_hours: int | None, look: str | None) -> None:
     """Emite un código de inscripción de un solo uso (se imprime solo, en la última línea)."""
     hours = ttl_hours or settings().enroll_code_ttl_hours
     with writing(db.session):
         team = teams.find_team(db.session, team_name)
-        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours)
-        audit.record(db.session, "cli", "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
+        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours, look=look)
+        audit.record(db.session, "cli", "enrollment_code_issued", team=team.name, uses=uses, hours=hours, look=look)
         team_label = team.name
     click.echo(
         _(
@@ -52,10 +55,19 @@ def devices_list() -> None:
 
 @devices_group.command("revoke")
 @click.argument("device_id", type=int)
+@click.option(
+    "--wipe/--no-wipe",
+    default=True,
+    show_default=True,
+    help="Pedir al teléfono que borre lo que guarda en su próximo contacto, tras entregar sus informes sellados.",
+)
 @domain_command
-def devices_revoke(device_id: int) -> None:
+def devices_revoke(device_id: int, wipe: bool) -> None:
     """Desconecta un teléfono: su token deja de valer; sus informes se conservan."""
     with writing(db.session):
-        devices.revoke(db.session, device_id)
-        audit.record(db.session, "cli", "device_revoked", device=device_id)
-    click.echo(_("Dispositivo %(id)s revocado.", id=device_id))
+        devices.revoke(db.session, device_id, wipe=wipe)
+        audit.record(db.session, "cli", "device_revoked", device=device_id, wipe=wipe)
+    if wipe:
+        click.echo(_("Dispositivo %(id)s revocado; se borrará en su próximo contacto.", id=device_id))
+    else:
+        click.echo(_("Dispositivo %(id)s revocado.", id=device_id))

@@ -1,4 +1,5 @@
-"""The admin's teams and phones: create teams, issue enrollment codes (text and QR), revoke phones."""
+"""The admin's teams and phones: create teams, issue enrollment codes (text and QR, with a look), revoke
+phones (and wipe them)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import io
 
 import segno
 from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 
 from ..config import Config
 from ..database import writing
 from ..extensions import db
+from ..looks import look_or_default, shell_looks
 from ..models import Role, User
 from ..services import audit, devices, enrollment, teams
 from . import bp
@@ -31,7 +34,15 @@ def qr_svg(text: str) -> Markup:
 def teams_page(user: User):  # type: ignore[no-untyped-def]
     all_teams, all_devices = teams.list_teams(db.session), devices.list_devices(db.session)
     by_team = {team.id: [d for d in all_devices if d.team_id == team.id] for team in all_teams}
-    return render_template("dashboard/teams.html", user=user, teams=all_teams, by_team=by_team)
+    config: Config = current_app.config["FIELDAPP"]
+    return render_template(
+        "dashboard/teams.html",
+        user=user,
+        teams=all_teams,
+        by_team=by_team,
+        looks=shell_looks(gettext),
+        default_look=config.default_look,
+    )
 
 
 @bp.post("/dashboard/teams")
@@ -49,19 +60,30 @@ def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
     config: Config = current_app.config["FIELDAPP"]
     uses = request.form.get("uses", 1, type=int) or 1
     hours = request.form.get("hours", config.enroll_code_ttl_hours, type=int) or config.enroll_code_ttl_hours
+    look = request.form.get("look") or None
     with writing(db.session):
         team = teams.find_team_by_id(db.session, team_id)
-        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours)
-        audit.record(db.session, user.username, "enrollment_code_issued", team=team.name, uses=uses, hours=hours)
+        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours, look=look)
+        audit.record(
+            db.session, user.username, "enrollment_code_issued", team=team.name, uses=uses, hours=hours, look=look
+        )
     return render_template(
-        "dashboard/code.html", user=user, team=team, code=code, qr=qr_svg(code), uses=uses, hours=hours
+        "dashboard/code.html",
+        user=user,
+        team=team,
+        code=code,
+        qr=qr_svg(code),
+        uses=uses,
+        hours=hours,
+        look_name=gettext(look_or_default(look, config.default_look).name),
     )
 
 
 @bp.post("/dashboard/devices/<int:device_id>/revoke")
 @role_required(ADMIN)
 def device_revoke(user: User, device_id: int):  # type: ignore[no-untyped-def]
+    wipe = request.form.get("wipe") == "1"  # the form's box is ticked by default; unticked, nothing is sent
     with writing(db.session):
-        devices.revoke(db.session, device_id)
-        audit.record(db.session, user.username, "device_revoked", device=device_id)
+        devices.revoke(db.session, device_id, wipe=wipe)
+        audit.record(db.session, user.username, "device_revoked", device=device_id, wipe=wipe)
     return redirect(url_for("dashboard.teams_page"))

@@ -25,6 +25,8 @@ MAX_MSGID_CHARS = 10_000
 # Where a string appears, in words a translator knows: the first matching folder wins.
 PLACES = (
     ("static/js/", N_("Aplicación del teléfono")),
+    ("fieldapp/templates/app.html", N_("Aplicación del teléfono")),
+    ("fieldapp/looks.py", N_("Aplicación del teléfono")),
     ("fieldapp/forms/", N_("Formulario de informe")),
     ("fieldapp/templates/dashboard/", N_("Panel de supervisión")),
     ("fieldapp/templates/", N_("Páginas del servidor")),

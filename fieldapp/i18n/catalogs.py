@@ -306,7 +306,8 @@ def _confirmed(catalog: Catalog, code: str) -> dict[str, object]:
     return confirmed
 
 
-APP_SOURCES = ("static/", "fieldapp/forms/")  # the phone shows only these strings: its own and the forms'
+# The phone shows only these strings: its own, the forms', and those of its shell page and looks.
+APP_SOURCES = ("static/", "fieldapp/forms/", "fieldapp/templates/app.html", "fieldapp/looks.py")
 
 
 def app_msgids(template: Catalog) -> set[str]:

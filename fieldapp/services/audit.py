@@ -22,7 +22,7 @@ from ..models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 # Events about a phone keep their date only: no row may place a phone at a precise time (README).
-PHONE_ACTIONS = frozenset({"enrollment", "device_revoked"})
+PHONE_ACTIONS = frozenset({"enrollment", "device_revoked", "device_wiped"})
 # What each recorded action means, in words for the audit page (the stored code never changes).
 ACTION_LABELS = {
     "setup": N_("Configuración inicial"),
@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "enrollment": N_("Teléfono inscrito"),
     "enrollment_code_issued": N_("Código de inscripción emitido"),
     "device_revoked": N_("Teléfono desconectado"),
+    "device_wiped": N_("Teléfono borrado a distancia"),
     "team_created": N_("Equipo creado"),
     "user_created": N_("Cuenta creada"),
     "user_disabled": N_("Cuenta desactivada"),

@@ -1,4 +1,4 @@
-"""Enrolled phones: their tokens, the date of their last sync, revocation."""
+"""Enrolled phones: their tokens, the date of their last sync, revocation and the remote wipe."""
 
 from __future__ import annotations
 
@@ -22,15 +22,42 @@ class AuthenticatedDevice:
     last_sync_on: dt.date | None
 
 
-def authenticate(session: Session, token: str) -> AuthenticatedDevice:
+class WipeOrdered(Unauthorized):
+    """A phone revoked with a wipe, calling for anything but delivering its outbox: the 401 tells it to wipe."""
+
+    def __init__(self, device_id: int, first: bool) -> None:
+        super().__init__(N_("Este teléfono fue desconectado del equipo y debe borrar lo que guarda."))
+        self.device_id = device_id
+        self.first = first  # never told before: mark_wiped records it
+
+    def members(self) -> dict[str, object]:
+        return {"wipe": True}
+
+
+def authenticate(session: Session, token: str, delivering: bool = False) -> AuthenticatedDevice:
+    """The phone whose token this is. A revoked phone is refused, but one revoked with a wipe may still
+    deliver its sealed outbox (`delivering`), and is told to wipe on any other call."""
     row = session.execute(
-        select(Device.id, Device.team_id, Device.last_sync_on, Device.revoked_on).where(
-            Device.token_hash == token_digest(token)
-        )
+        select(
+            Device.id, Device.team_id, Device.last_sync_on, Device.revoked_on, Device.wipe_requested_on, Device.wiped_on
+        ).where(Device.token_hash == token_digest(token))
     ).first()
-    if row is None or row.revoked_on is not None:
+    if row is None or (row.revoked_on is not None and row.wipe_requested_on is None):
         raise Unauthorized(N_("Este teléfono no está inscrito o fue desconectado del equipo."))
+    if row.revoked_on is not None and not delivering:
+        raise WipeOrdered(row.id, first=row.wiped_on is None)
     return AuthenticatedDevice(row.id, row.team_id, row.last_sync_on)
+
+
+def mark_wiped(session: Session, device_id: int) -> bool:
+    """Note the day a phone was first told to wipe; False when another request told it first."""
+    marked = session.execute(
+        update(Device)
+        .where(Device.id == device_id, Device.wiped_on.is_(None))
+        .values(wiped_on=today())
+        .execution_options(synchronize_session=False)
+    )
+    return marked.rowcount == 1
 
 
 def sync_mark_due(device: AuthenticatedDevice) -> bool:
@@ -53,10 +80,14 @@ def list_devices(session: Session) -> list[Device]:
     return list(session.scalars(select(Device).order_by(Device.team_id, Device.id)))
 
 
-def revoke(session: Session, device_id: int) -> Device:
+def revoke(session: Session, device_id: int, wipe: bool = True) -> Device:
+    """The phone's token stops working; with `wipe`, the phone is also told to wipe itself at its next
+    contact, after delivering its sealed outbox."""
     device = session.get(Device, device_id)
     if device is None:
         raise NotFound(N_("No existe el dispositivo %(id)s."), id=device_id)
     if device.revoked_on is None:
         device.revoked_on = today()
+    if wipe and device.wipe_requested_on is None:
+        device.wipe_requested_on = today()
     return device

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..crypto import token_digest
 from ..errors import N_, Forbidden, Invalid
+from ..looks import check_look
 from ..models import Device, EnrollmentCode, Team, utcnow
 
 # Crockford's base32: no I, L, O or U, so a code read aloud or typed on a phone is hard to get wrong.
@@ -30,8 +31,10 @@ def format_code(code: str) -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
-def issue_code(session: Session, team: Team, uses: int = 1, ttl_hours: int = 24) -> str:
-    """A new enrollment code for `team`; only its digest is stored, so it is shown once."""
+def issue_code(session: Session, team: Team, uses: int = 1, ttl_hours: int = 24, look: str | None = None) -> str:
+    """A new enrollment code for `team`, whose phones take `look` (None: the configured default); only its
+    digest is stored, so it is shown once."""
+    check_look(look)
     if not 1 <= uses <= MAX_CODE_USES:
         raise Invalid(N_("Un código sirve entre 1 y %(max)s veces."), max=MAX_CODE_USES)
     if not 1 <= ttl_hours <= MAX_CODE_TTL_HOURS:
@@ -43,6 +46,7 @@ def issue_code(session: Session, team: Team, uses: int = 1, ttl_hours: int = 24)
             code_hash=token_digest(code),
             expires_at=utcnow() + dt.timedelta(hours=ttl_hours),
             uses_left=uses,
+            look=look,
         )
     )
     session.flush()
@@ -62,7 +66,8 @@ def check_enrollment_id(value: object) -> str | None:
 
 
 def enroll(session: Session, code: str, enrollment_id: str | None = None) -> tuple[Device, str]:
-    """Spend one use of a code and make a device of its team; returns the device and its token.
+    """Spend one use of a code and make a device of its team, with the code's look; returns the device and its
+    token.
 
     The same code with the same enrollment_id again, before the phone has used its token, is a retry after a
     lost answer: that device gets a fresh token (the lost one stops working) and no second use is spent.
@@ -99,9 +104,13 @@ def enroll(session: Session, code: str, enrollment_id: str | None = None) -> tup
     )
     if spent.rowcount != 1:
         raise Forbidden(N_("El código de inscripción no es válido, ya se usó o caducó."))
-    team_id = session.scalar(select(EnrollmentCode.team_id).where(EnrollmentCode.code_hash == digest))
+    code_row = session.execute(
+        select(EnrollmentCode.team_id, EnrollmentCode.look).where(EnrollmentCode.code_hash == digest)
+    ).one()
     token = secrets.token_urlsafe(32)
-    device = Device(team_id=team_id, token_hash=token_digest(token), enrollment_digest=retry_digest)
+    device = Device(
+        team_id=code_row.team_id, token_hash=token_digest(token), enrollment_digest=retry_digest, look=code_row.look
+    )
     session.add(device)
     session.flush()
     return device, token

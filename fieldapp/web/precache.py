@@ -1,7 +1,12 @@
-"""What the service worker caches for offline use, and its version: a hash of exactly that content."""
+"""What the service worker caches for offline use, and its version: a hash of exactly that content.
+
+The language catalogs are not cached here: they hold the form's words in plain text, so the page fetches
+the language it uses and keeps it sealed on the phone itself.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from functools import cache
@@ -11,10 +16,12 @@ from flask import Flask
 
 from .. import i18n
 from ..i18n import catalogs
+from ..looks import LOOKS
 
-# Served by views rather than from static/: the shell page and the manifest.
-SHELL_URLS = ("/", "/manifest.webmanifest")
+# Served by views rather than from static/: the shell page and the manifests, the default's and each look's.
+SHELL_URLS = ("/", "/manifest.webmanifest", *(look.manifest for look in LOOKS.values()))
 STATIC_KINDS = ("js", "css", "icons")
+NOT_FOR_THE_PHONE = (".md",)  # notes for people beside the files (the icons' licence)
 
 
 @cache
@@ -24,44 +31,51 @@ def _static_files(static_folder: str) -> tuple[tuple[str, str], ...]:
     files = []
     for kind in STATIC_KINDS:
         for path in sorted((root / kind).rglob("*")):
-            if path.is_file():
+            if path.is_file() and path.suffix not in NOT_FOR_THE_PHONE:
                 files.append(
                     (f"/static/{path.relative_to(root).as_posix()}", hashlib.sha256(path.read_bytes()).hexdigest())
                 )
     return tuple(files)
 
 
-def _language_catalogs(app: Flask) -> tuple[tuple[str, str], ...]:
-    """(url, sha256) of each compiled language catalog: read on every request for the worker, since the
-    translator page recompiles them while the server runs. One not compiled yet is left out: a missing file
-    would make the worker's install fail, and phones would lose their offline copy of the app."""
-    with app.app_context():
-        directory = i18n.translations_dir()
-        files = []
-        for code in i18n.available_locales():
-            try:
-                content = catalogs.app_catalog_path(code, directory).read_bytes()
-            except OSError:
-                continue
-            files.append((f"/i18n/{code}.json", hashlib.sha256(content).hexdigest()))
-    return tuple(files)
-
-
 def precached_files(app: Flask) -> tuple[tuple[str, str], ...]:
     """(url, sha256) of every file the worker caches besides the shell's views."""
-    return _static_files(app.static_folder or "") + _language_catalogs(app)
+    return _static_files(app.static_folder or "")
 
 
 def precache_urls(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> list[str]:
     return list(SHELL_URLS) + [url for url, _ in (files if files is not None else precached_files(app))]
 
 
+def _view_inputs(app: Flask) -> bytes:
+    """What the shell's views are rendered from besides their templates: the looks and the default one, the
+    languages on offer, and the phone's words (the compiled catalogs, which also hold the shell's and the
+    looks' words; not the dashboard's, so a dashboard translation leaves phones as they are). Read on every
+    request for the worker, since the translator page recompiles catalogs while the server runs."""
+    with app.app_context():
+        directory = i18n.translations_dir()
+        listed = {
+            "looks": [dataclasses.asdict(look) for look in LOOKS.values()],
+            "default_look": app.config["FIELDAPP"].default_look,
+            "languages": [dataclasses.asdict(entry) for entry in i18n.language_entries()],
+        }
+        digest = hashlib.sha256(json.dumps(listed, sort_keys=True).encode())
+        for code in i18n.available_locales():
+            try:
+                compiled = catalogs.app_catalog_path(code, directory).read_bytes()
+            except OSError:
+                continue  # not compiled yet: the phone falls back to Spanish, already hashed
+            digest.update(f"{code}:{len(compiled)}:".encode() + compiled)
+    return digest.digest()
+
+
 def version(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> str:
-    """Changes whenever any cached byte changes: templates, static files or the worker itself."""
+    """Changes whenever any cached byte changes: templates and what they render, static files, the worker."""
     digest = hashlib.sha256()
     templates = Path(app.root_path) / "templates"
     for name in ("app.html", "manifest.webmanifest"):
         digest.update((templates / name).read_bytes())
+    digest.update(_view_inputs(app))
     for url, file_hash in files if files is not None else precached_files(app):
         digest.update(f"{url}:{file_hash}\n".encode())
     digest.update(_worker_template(app.static_folder or "").encode())
@@ -75,7 +89,7 @@ def _worker_template(static_folder: str) -> str:
 
 def service_worker_source(app: Flask) -> str:
     source = _worker_template(app.static_folder or "")
-    files = precached_files(app)  # the language catalogs are read once per request for the worker
+    files = precached_files(app)
     return source.replace('"__FIELDAPP_VERSION__"', json.dumps(version(app, files=files))).replace(
         '["__FIELDAPP_PRECACHE__"]', json.dumps(precache_urls(app, files))
     )

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from flask import Response, current_app, render_template
+from flask_babel import gettext
 
 from .. import i18n
 from ..errors import N_, NotFound
 from ..i18n import catalogs
+from ..looks import LOOKS, Look, shell_looks
 from . import bp
 from .precache import service_worker_source
+
+
+def _default_look() -> Look:
+    return LOOKS[current_app.config["FIELDAPP"].default_look]
 
 
 @bp.get("/")
 def shell():  # type: ignore[no-untyped-def]
     # The languages on offer, for the picker before the phone is enrolled (bootstrap brings them after).
     languages = [{"code": e.code, "name": e.name, "direction": e.direction} for e in i18n.language_entries()]
-    return render_template("app.html", languages=languages)
+    look = _default_look()
+    return render_template(
+        "app.html", languages=languages, looks=shell_looks(gettext), look=look, name=gettext(look.name)
+    )
 
 
 @bp.get("/sw.js")
@@ -26,17 +35,32 @@ def service_worker() -> Response:
     return response
 
 
+def _manifest(look: Look) -> Response:
+    body = render_template("manifest.webmanifest", look=look, name=gettext(look.name), lang=i18n.ui_language())
+    return Response(body, mimetype="application/manifest+json")
+
+
 @bp.get("/manifest.webmanifest")
 def manifest() -> Response:
-    return Response(render_template("manifest.webmanifest"), mimetype="application/manifest+json")
+    return _manifest(_default_look())
+
+
+@bp.get("/looks/<look_id>.webmanifest")
+def look_manifest(look_id: str) -> Response:
+    """One look's manifest: the page links a phone's own look here, so that it installs under that look."""
+    look = LOOKS.get(look_id)
+    if look is None:
+        raise NotFound(N_("Ese aspecto no existe."))
+    return _manifest(look)
 
 
 @bp.get("/i18n/<code>.json")
 def language_catalog(code: str) -> Response:
-    """A language's compiled catalog for the field app; the service worker keeps it for offline use."""
+    """A language's compiled catalog for the field app, which keeps the one it uses sealed on the phone."""
     path = catalogs.app_catalog_path(code, i18n.translations_dir())
     if code not in i18n.registry() or not path.exists():
         raise NotFound(N_("Ese idioma no está disponible."))
     response = Response(path.read_bytes(), mimetype="application/json")
-    response.headers["Cache-Control"] = "no-cache"
+    # The form's words in plain text: no cache on the way or on the phone may keep a readable copy.
+    response.headers["Cache-Control"] = "no-store"
     return response
