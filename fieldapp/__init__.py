@@ -43,9 +43,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     init_i18n(app, babel)
 
+    from .compression import init_compression
     from .problems import register_error_handlers
     from .security import init_security
 
+    init_compression(app)  # registered first, so it runs last: on the answer as it leaves
     init_security(app)
     register_error_handlers(app)
 
