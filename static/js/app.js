@@ -9,7 +9,7 @@ import * as lock from "./lock.js";
 import { outbox, refreshBootstrap } from "./sync.js";
 import { enrollScreen } from "./ui/enrolment.js";
 import { homeScreen, rerenderHomeIfShown } from "./ui/home.js";
-import { startLanguage, unlockedLanguage } from "./ui/language.js";
+import { prefetchCatalogs, startLanguage, unlockedLanguage } from "./ui/language.js";
 import { emptyScreen, lockScreen, pinSetupScreen } from "./ui/lock.js";
 import { applyLook } from "./ui/look.js";
 import { dropForm } from "./ui/report.js";
@@ -155,6 +155,7 @@ async function unlocked() {
   await unlockedLanguage();
   await kept.sealLeftovers();
   refreshAfterContact();
+  prefetchCatalogs().then((changed) => changed && rerenderHomeIfShown(), () => null); // offline: the sealed copies serve
   return homeScreen();
 }
 

@@ -71,7 +71,7 @@ export async function openEntry(entry) {
 }
 
 // Settings sealed by kept.js; earlier versions kept them in the clear.
-const SEALED_SETTINGS = ["bootstrap", "team", "lastSync", "catalog"];
+const SEALED_SETTINGS = ["bootstrap", "team", "lastSync", "catalogs"];
 
 // What earlier versions left readable (settings, the outbox's dates and reasons) is sealed now, once the
 // phone has its key: a locked phone needs only the public half for this.

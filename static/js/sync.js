@@ -2,6 +2,7 @@
 // rules), kept sealed to the phone's key: no DOM here.
 
 import * as api from "./api.js";
+import * as db from "./db.js";
 import * as kept from "./kept.js";
 import * as lock from "./lock.js";
 import { createOutbox } from "./outbox.js";
@@ -26,12 +27,20 @@ export async function refreshBootstrap(token) {
     return "wiped";
   }
   await lock.setRules(data.phone);
-  const unlocked = Boolean(lock.openPhoneKey());
-  const before = unlocked ? await kept.read("bootstrap") : null;
+  // Compared by a digest kept in the clear: a locked phone cannot read the sealed copy, and must still retry.
+  const tag = await digest(JSON.stringify(data));
+  const changed = tag !== (await db.getSetting("bootstrapTag"));
   await kept.keep("bootstrap", data);
-  // Locked, the stored copy cannot be compared: the refresh at the next unlock does it.
-  if (unlocked && JSON.stringify(before) !== JSON.stringify(data)) outbox.retryRejected();
+  if (changed) {
+    await db.setSetting("bootstrapTag", tag);
+    outbox.retryRejected();
+  }
   return "fresh";
+}
+
+async function digest(text) {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export async function requestBackgroundSync() {

@@ -47,9 +47,9 @@ class LiveServer:
     team: str
     translations: Path
 
-    def enrollment_code(self) -> str:
+    def enrollment_code(self, look: str | None = None) -> str:
         with self.app.app_context():
-            code = enrollment.issue_code(db.session, teams.find_team(db.session, self.team))
+            code = enrollment.issue_code(db.session, teams.find_team(db.session, self.team), look=look)
             db.session.commit()
             return code
 
@@ -127,9 +127,9 @@ def page(context: BrowserContext) -> Page:
 PIN = "482913"
 
 
-def enrol(page: Page, live_server: LiveServer) -> None:
+def enrol(page: Page, live_server: LiveServer, look: str | None = None) -> None:
     page.goto(live_server.url + "/")
-    page.fill("#code", live_server.enrollment_code())
+    page.fill("#code", live_server.enrollment_code(look))
     page.click("text=Conectar este teléfono")
     choose_pin(page)
     page.wait_for_selector("h1:text('Informes')")

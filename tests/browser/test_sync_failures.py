@@ -151,7 +151,7 @@ def test_revoked_phone_keeps_its_reports_and_says_so(api_context, live_server) -
     rids = queue_offline(page, api_context, live_server, 1)
     with live_server.app.app_context():
         newest = max(devices.list_devices(db.session), key=lambda d: d.id)
-        devices.revoke(db.session, newest.id)
+        devices.revoke(db.session, newest.id, wipe=False)  # revoked only: not asked to wipe itself
         db.session.commit()
     api_context.set_offline(False)
     page.click("text=Enviar ahora")
@@ -197,8 +197,17 @@ def test_rejected_report_stays_visible_with_the_reason(api_context, live_server)
     page.wait_for_selector("text=1 informe no aceptado por el servidor")
     assert reason in page.inner_text("main")
     assert queued(page) == 0  # not sent again and again...
-    entries = page.evaluate("async () => (await import('/static/js/db.js')).outboxEntries()")
-    assert [(e["rid"], e["state"], e["error"]) for e in entries] == [(rid, "rejected", reason)]  # ...nor dropped
+    entries = page.evaluate(
+        """async () => {
+          const [db, kept] = [await import("/static/js/db.js"), await import("/static/js/kept.js")];
+          const stored = await db.outboxEntries();
+          const opened = await Promise.all(stored.map(kept.openEntry));
+          return { sealed: stored.every((e) => e.error && e.error.epk), opened };
+        }"""
+    )
+    assert entries["sealed"]  # the reason is sealed to the phone's key on storage...
+    opened = [(e["rid"], e["state"], e["error"]) for e in entries["opened"]]
+    assert opened == [(rid, "rejected", reason)]  # ...nor dropped
 
 
 def test_an_answer_that_does_not_match_the_batch_deletes_nothing(api_context, live_server) -> None:

@@ -9,7 +9,6 @@ import json
 import unicodedata
 
 import pytest
-
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
@@ -97,9 +96,13 @@ def test_python_opens_what_the_browser_sealed_to_the_phone_key(page, live_server
     assert made["outcomes"] == ["open", "duress", "WrongPin"]
     record, sealed = made["record"], made["sealed"]
     b = crypto.b64u_decode
-    wrapping = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=b(record["salt"]), iterations=record["iterations"]).derive(b"482913")
+    wrapping = PBKDF2HMAC(
+        algorithm=hashes.SHA256(), length=32, salt=b(record["salt"]), iterations=record["iterations"]
+    ).derive(b"482913")
     data_key = AESGCM(wrapping).decrypt(b(record["iv"]), b(record["wrapped"]), b"fieldapp/vault/1|data-key")
-    pkcs8 = AESGCM(data_key).decrypt(b(record["phone"]["iv"]), b(record["phone"]["wrapped"]), b"fieldapp/vault/1|phone-key")
+    pkcs8 = AESGCM(data_key).decrypt(
+        b(record["phone"]["iv"]), b(record["phone"]["wrapped"]), b"fieldapp/vault/1|phone-key"
+    )
     private = load_der_private_key(pkcs8, password=None)
     assert isinstance(private, ec.EllipticCurvePrivateKey)
     pub, epk = b(record["phone"]["pub"]), b(sealed["epk"])
@@ -255,7 +258,9 @@ async ({ version, entries }) => {
   await new Promise((resolve) => {
     const stores = version > 1 ? ["outbox", "settings", "drafts"] : ["outbox", "settings"];
     const tx = old.transaction(stores, "readwrite");
-    for (const rid of entries) tx.objectStore("outbox").put({ rid, envelope: {}, savedOn: "2026-11-30", state: "queued" });
+    for (const rid of entries) {
+      tx.objectStore("outbox").put({ rid, envelope: {}, savedOn: "2026-11-30", state: "queued" });
+    }
     tx.objectStore("settings").put("token-1", "deviceToken");
     if (version > 1) tx.objectStore("drafts").put({ id: "d-old", sealed: {}, expiresAt: 2 });
     tx.oncomplete = resolve;
@@ -267,14 +272,18 @@ async ({ version, entries }) => {
 MOVED = """
 async () => {
   const db = await import("/static/js/db.js");
-  return { outbox: (await db.outboxEntries()).map((e) => e.rid).sort(), drafts: (await db.draftEntries()).map((d) => d.id),
-           token: await db.getSetting("deviceToken"), databases: (await indexedDB.databases()).map((d) => d.name).sort() };
+  return { outbox: (await db.outboxEntries()).map((e) => e.rid).sort(),
+           drafts: (await db.draftEntries()).map((d) => d.id),
+           token: await db.getSetting("deviceToken"),
+           databases: (await indexedDB.databases()).map((d) => d.name).sort() };
 }
 """
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_the_database_of_an_earlier_version_moves_under_a_neutral_name_with_every_report(page, live_server, version) -> None:
+def test_the_database_of_an_earlier_version_moves_under_a_neutral_name_with_every_report(
+    page, live_server, version
+) -> None:
     page.goto(live_server.url + "/static/css/app.css")  # a page of the origin that does not open the database
     page.evaluate(OLD_DATABASE, {"version": version, "entries": ["r-1", "r-2"]})
     moved = page.evaluate(MOVED)

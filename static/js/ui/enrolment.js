@@ -9,7 +9,7 @@ import { openKey } from "../lock.js";
 import { outbox, refreshBootstrap } from "../sync.js";
 import { el } from "./el.js";
 import { homeScreen } from "./home.js";
-import { languagePicker, startLanguage } from "./language.js";
+import { languagePicker, prefetchCatalogs, startLanguage } from "./language.js";
 import { pinSetupScreen } from "./lock.js";
 import { applyLook } from "./look.js";
 import { canScanQr, scanQr } from "./scanner.js";
@@ -112,6 +112,8 @@ async function enroll(code) {
   await requestPersistence();
   outbox.reconnected();
   await startLanguage();
+  // At base, connected: every language is fetched now (a few seconds at most), to switch between them offline.
+  await Promise.race([prefetchCatalogs().catch(() => null), new Promise((resolve) => setTimeout(resolve, 15000))]);
   // A phone connected again after a revocation keeps its PIN (and the drafts sealed under it).
   if (openKey()) await homeScreen();
   else pinSetupScreen(async () => {

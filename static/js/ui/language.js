@@ -1,4 +1,4 @@
-// The language picker: switched without a reload, remembered on the phone, works offline. The chosen
+// The language picker: switched without a reload, remembered on the phone, works offline. Every offered
 // language's catalog is kept sealed (kept.js); only the few words of the locked screens stay readable.
 
 import * as api from "../api.js";
@@ -32,8 +32,8 @@ export async function startLanguage() {
   const chosen = previewed() || (await db.getSetting("language"));
   const language = chosen || (await phoneLanguage());
   if (language === currentLocale() && language === "es") return;
-  const whole = await kept.read("catalog"); // readable only unlocked, or just after enrolment (in memory)
-  if (whole && whole.code === language) return applyLanguage(language, whole);
+  const whole = await keptCatalog(language); // readable only unlocked, or just after enrolment (in memory)
+  if (whole) return applyLanguage(language, whole);
   const words = await db.getSetting("lockedWords");
   if (words && words.code === language) return setCatalog(language, words);
   const fresh = language === "es" ? null : await api.catalog(language).catch(() => null);
@@ -45,13 +45,39 @@ export async function startLanguage() {
 // Unlocked: the whole catalog, from the sealed copy at once and fresh from the server when it answers.
 export async function unlockedLanguage() {
   const language = previewed() || (await db.getSetting("language")) || currentLocale();
-  if (language === "es") return applyLanguage("es", null);
-  const stored = await kept.read("catalog");
-  if (stored && stored.code === language) await applyLanguage(language, stored);
-  api.catalog(language).then(
-    (fresh) => language === currentLocale() && keepCatalog(language, fresh).then(() => applyLanguage(language, fresh)),
-    () => null, // offline: the sealed copy serves
-  );
+  if (language === "es") applyLanguage("es", null);
+  else {
+    const stored = await keptCatalog(language);
+    if (stored) applyLanguage(language, stored);
+  }
+}
+
+async function keptCatalog(code) {
+  const all = await kept.read("catalogs");
+  return (all && all[code]) || null;
+}
+
+// Every language the server offers, fetched and kept sealed, so that the worker can switch offline. Answers
+// true when the language on screen changed (a translation saved on the dashboard meanwhile).
+export async function prefetchCatalogs() {
+  const codes = (await offeredLanguages()).map((l) => l.code).filter((code) => code !== "es");
+  const fetched = {};
+  for (const code of codes) {
+    try {
+      fetched[code] = { ...(await api.catalog(code)), code };
+    } catch {
+      // not now: the copy kept before, if any, stays
+    }
+  }
+  if (!Object.keys(fetched).length || previewed()) return false;
+  const before = (await kept.read("catalogs")) || {};
+  await kept.keep("catalogs", { ...before, ...fetched });
+  const language = (await db.getSetting("language")) || currentLocale();
+  if (!fetched[language]) return false;
+  await keepLockedWords(language, fetched[language]);
+  if (language !== currentLocale() || JSON.stringify(before[language]) === JSON.stringify(fetched[language])) return false;
+  applyLanguage(language, fetched[language]);
+  return true;
 }
 
 // The server's languages: from the last bootstrap, else (locked, or not enrolled yet) from the shell page.
@@ -82,10 +108,15 @@ function applyLanguage(code, compiled) {
   api.setLanguage(code);
 }
 
-// The catalog sealed; the locked screens' words from it in the clear (none of them says what the app is for).
+// The catalog sealed beside the others; the locked screens' words from it in the clear (none of them says
+// what the app is for).
 async function keepCatalog(code, compiled) {
   if (previewed() || !compiled) return;
-  await kept.keep("catalog", { ...compiled, code });
+  await kept.keep("catalogs", { ...((await kept.read("catalogs")) || {}), [code]: { ...compiled, code } });
+  await keepLockedWords(code, compiled);
+}
+
+async function keepLockedWords(code, compiled) {
   const messages = {};
   for (const msgid of LOCKED_WORDS) if (msgid in compiled.messages) messages[msgid] = compiled.messages[msgid];
   await db.setSetting("lockedWords", { ...compiled, code, messages });
@@ -94,8 +125,8 @@ async function keepCatalog(code, compiled) {
 async function switchLanguage(code, redraw) {
   try {
     const compiled = code === "es" ? null : await api.catalog(code).catch(async () => {
-      const stored = await kept.read("catalog");
-      if (stored && stored.code === code) return stored;
+      const stored = await keptCatalog(code);
+      if (stored) return stored;
       throw new Error("offline");
     });
     applyLanguage(code, compiled);

@@ -30,7 +30,7 @@ export function onQuickExit(handler) {
 
 // Focus moves to the heading only when the screen changes, not when the same one is refreshed.
 export function show(screen, ...nodes) {
-  const wayOut = exit && !NEUTRAL.has(screen) ? el("button", { type: "button", class: "exit", "data-quick-exit": "", onclick: exit, text: t("Salir") }) : null;
+  const wayOut = exit && !NEUTRAL.has(screen) ? el("button", { type: "button", class: "exit", "data-quick-exit": "", onclick: exit, text: t("Cerrar") }) : null;
   root.replaceChildren(...present([wayOut, ...nodes]));
   if (screen !== shown) root.querySelector("h1")?.focus();
   shown = screen;
