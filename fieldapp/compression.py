@@ -53,9 +53,11 @@ def compress_for_phones(response: Response) -> Response:
         return response
     response.set_data(gzip.compress(body, compresslevel=6, mtime=0))
     response.headers["Content-Encoding"] = "gzip"
-    etag, weak = response.get_etag()
+    response.headers.pop("Accept-Ranges", None)  # ranges are of the file, not of this body
+    etag, _ = response.get_etag()
     if etag:
-        response.set_etag(f"{etag}-gzip", weak)  # another body, so another tag
+        # Weak: the same content in another encoding, so a revalidation still gets 304 for an unchanged file.
+        response.set_etag(etag, weak=True)
     return response
 
 

@@ -120,7 +120,7 @@ def test_the_dashboard_revokes_with_a_wipe_by_default_and_shows_it(app, client, 
     assert "Borrado pedido" in client.get("/dashboard/teams").get_data(as_text=True)
     assert assert_problem(client.get("/api/v1/bootstrap", headers=org.headers), 401)["wipe"] is True
     page = client.get("/dashboard/teams").get_data(as_text=True)
-    assert "Borrado el " in page and "Borrado pedido" not in page
+    assert "Orden de borrado enviada el " in page and "Borrado pedido" not in page
     [revoked] = events(app, "device_revoked")
     assert json.loads(revoked.detail) == {"device": device_id, "wipe": True}
     assert events(app, "device_wiped")[0].action == "device_wiped"
@@ -154,3 +154,14 @@ def test_the_command_line_revokes_with_a_wipe_unless_told_not_to(runner, app, or
     assert assert_problem(client.get("/api/v1/bootstrap", headers=org.headers), 401)["wipe"] is True
     assert [json.loads(e.detail)["wipe"] for e in events(app, "device_revoked")] == [False, True]
     assert "--wipe / --no-wipe" in runner.invoke(args=["devices", "revoke", "--help"]).output
+
+
+def test_a_seized_phones_token_sends_nothing_once_the_delivery_time_is_over(org: Org, client, app) -> None:
+    device_id = revoke(app, wipe=True)
+    assert send(client, org, org.envelope()) == ["stored"]
+    with app.app_context(), writing(db.session):
+        db.session.get(Device, device_id).wipe_requested_on -= devices.DELIVERY_AFTER_WIPE + dt.timedelta(days=1)
+    late = client.post("/api/v1/reports", json={"reports": [org.envelope()]}, headers=org.headers)
+    assert late.status_code == 401 and late.json["wipe"] is True
+    with app.app_context():
+        assert db.session.query(Report).count() == 1

@@ -34,9 +34,13 @@ class WipeOrdered(Unauthorized):
         return {"wipe": True}
 
 
+# A seized phone's token is readable on it: a phone told to wipe may deliver its outbox for this long only.
+DELIVERY_AFTER_WIPE = dt.timedelta(days=30)
+
+
 def authenticate(session: Session, token: str, delivering: bool = False) -> AuthenticatedDevice:
     """The phone whose token this is. A revoked phone is refused, but one revoked with a wipe may still
-    deliver its sealed outbox (`delivering`), and is told to wipe on any other call."""
+    deliver its sealed outbox (`delivering`) for DELIVERY_AFTER_WIPE, and is told to wipe on any other call."""
     row = session.execute(
         select(
             Device.id, Device.team_id, Device.last_sync_on, Device.revoked_on, Device.wipe_requested_on, Device.wiped_on
@@ -44,7 +48,7 @@ def authenticate(session: Session, token: str, delivering: bool = False) -> Auth
     ).first()
     if row is None or (row.revoked_on is not None and row.wipe_requested_on is None):
         raise Unauthorized(N_("Este teléfono no está inscrito o fue desconectado del equipo."))
-    if row.revoked_on is not None and not delivering:
+    if row.revoked_on is not None and (not delivering or today() - row.wipe_requested_on > DELIVERY_AFTER_WIPE):
         raise WipeOrdered(row.id, first=row.wiped_on is None)
     return AuthenticatedDevice(row.id, row.team_id, row.last_sync_on)
 

@@ -6,14 +6,15 @@ import { wipeExpiredDrafts } from "./drafts.js";
 import { t } from "./i18n.js";
 import * as kept from "./kept.js";
 import * as lock from "./lock.js";
-import { outbox, refreshBootstrap } from "./sync.js";
+import { outbox, refreshBootstrap, requestBackgroundSync } from "./sync.js";
 import { enrollScreen } from "./ui/enrolment.js";
 import { homeScreen, rerenderHomeIfShown } from "./ui/home.js";
 import { prefetchCatalogs, startLanguage, unlockedLanguage } from "./ui/language.js";
-import { emptyScreen, lockScreen, pinSetupScreen } from "./ui/lock.js";
+import { emptyScreen, lockScreen } from "./ui/lock.js";
+import { pinSetupScreen } from "./ui/pin-setup.js";
 import { applyLook } from "./ui/look.js";
-import { dropForm } from "./ui/report.js";
-import { onQuickExit, shownScreen, status } from "./ui/screen.js";
+import { dropForm, flushForm } from "./ui/report.js";
+import { blank, onQuickExit, shownScreen, status } from "./ui/screen.js";
 import { registerServiceWorker } from "./ui/update.js";
 
 outbox.events.addEventListener("progress", (event) => {
@@ -100,40 +101,67 @@ document.addEventListener("visibilitychange", async () => {
   const now = Date.now();
   if (document.visibilityState === "hidden") {
     hiddenSince = now;
-    if ((await lock.rules()).lock_minutes === 0 && lock.openKey()) showLocked();
+    if (!lock.openKey()) return;
+    // Hidden, nothing shows (the recent-apps picture) and the form's last change is kept at once.
+    document.body.classList.add("covered");
+    flushForm();
+    if ((await lock.rules()).lock_minutes === 0) showLocked();
     return;
   }
   const away = hiddenSince === null ? 0 : now - hiddenSince;
   hiddenSince = null;
-  if (away > (await lock.rules()).lock_minutes * 60 * 1000 && lock.openKey()) showLocked();
+  if (lock.openKey() && away > (await lock.rules()).lock_minutes * 60 * 1000) await showLocked();
+  document.body.classList.remove("covered");
 });
 
-// Locked: the form's last change kept as a draft, then every key and decrypted word dropped from memory.
+// Locked: nothing on screen at once, the form's last change kept as a draft (its answers are read before the
+// keys go, and sealed with them), then every key and decrypted word dropped from memory.
 async function showLocked() {
-  await dropForm();
+  const keeping = dropForm();
+  blank();
   lock.lockNow();
   kept.forget();
+  await keeping;
   await startLanguage(); // back to the locked screens' few words
   if (!(await lock.hasPin())) return showEmpty();
   return lockScreen(unlocked, showEmpty);
 }
 
-// Quick exit: within a second the app is locked under its look, and Back finds no form behind it.
+// Quick exit: within a second the app is locked under its look, and Back finds no form behind it. On the
+// lock screen itself it overtakes a PIN being checked, which then opens nothing.
 async function quickExit() {
-  if (["lock", "empty", "pin setup"].includes(shownScreen())) return;
+  if (["lock", "empty", "pin setup"].includes(shownScreen())) {
+    lock.lockNow();
+    return;
+  }
   history.replaceState(null, "", "/");
   await showLocked();
 }
 onQuickExit(quickExit);
 
-// A gesture for it too: three quick taps anywhere but on a field or a button, or Escape on a keyboard.
+// A gesture for it too: three quick taps anywhere but on a field or a button, or Escape on a keyboard. Only
+// taps count: a touch that moves (a scroll) or lasts is not one.
 let taps = [];
+let touch = null;
 document.addEventListener("pointerdown", (event) => {
-  if (event.target.closest("input, select, textarea, button, label, a, dialog")) {
+  const onControl = event.target.closest("input, select, textarea, button, label, a, dialog");
+  touch = onControl ? null : { x: event.clientX, y: event.clientY, at: event.timeStamp };
+  if (onControl) taps = [];
+});
+document.addEventListener("pointercancel", () => {
+  touch = null;
+  taps = [];
+});
+document.addEventListener("pointerup", (event) => {
+  if (!touch) return;
+  const moved = Math.hypot(event.clientX - touch.x, event.clientY - touch.y);
+  const tapped = moved < 12 && event.timeStamp - touch.at < 400;
+  touch = null;
+  if (!tapped) {
     taps = [];
     return;
   }
-  taps = taps.filter((at) => event.timeStamp - at < 800);
+  taps = taps.filter((at) => event.timeStamp - at < 900);
   taps.push(event.timeStamp);
   if (taps.length >= 3) {
     taps = [];
@@ -150,9 +178,15 @@ function showEmpty() {
   return emptyScreen(() => enrollScreen());
 }
 
+// After a duress PIN the app still asks for a PIN (that one opens it, empty); after other wipes it has none.
+async function showWiped() {
+  return (await lock.hasPin()) ? lockScreen(showEmpty, showEmpty) : showEmpty();
+}
+
 // The PIN opened the keys: the whole language, leftovers sealed, what the server has now, then home.
 async function unlocked() {
   await unlockedLanguage();
+  await kept.flush(); // kept while the vault had no phone key yet
   await kept.sealLeftovers();
   refreshAfterContact();
   prefetchCatalogs().then((changed) => changed && rerenderHomeIfShown(), () => null); // offline: the sealed copies serve
@@ -165,12 +199,13 @@ async function start() {
   await startLanguage();
   if (navigator.storage && navigator.storage.persisted) status.persisted = await navigator.storage.persisted();
   const token = await db.getSetting("deviceToken");
-  if (!token) return (await lock.wasWiped()) ? showEmpty() : enrollScreen();
+  if (!token) return (await lock.wasWiped()) ? showWiped() : enrollScreen();
   // Sealed reports go whatever the screen shows: the outbox needs no PIN, nothing readable is in it.
   const firstDrain = outbox.start();
   await wipeExpiredDrafts();
   await kept.sealLeftovers();
-  if (await lock.wasWiped()) return showEmpty();
+  if ((await db.outboxEntries()).length) requestBackgroundSync(); // sent even if the app is not opened again
+  if (await lock.wasWiped()) return showWiped();
   firstDrain.finally(refreshAfterContact); // offline is normal: the stored copy serves
   if (!(await lock.hasPin())) return pinSetupScreen(unlocked); // a phone enrolled before the PIN existed
   return lockScreen(unlocked, showEmpty);

@@ -18,14 +18,18 @@ const UPGRADES = [
   },
 ];
 
-// The database of earlier versions, under a name that said what the app is: moved here, then deleted.
-const EARLIER = { name: "fieldapp", stores: { outbox: QUEUE, settings: PREFS, drafts: PAGES } };
+// The database of earlier versions, under a name that said what the app is: moved here, then deleted. It is
+// opened at a version none of them knows, so an old tab still open is closed out of it and cannot write
+// there again (its next open fails), and nothing it saved is lost between the copy and the deletion.
+const EARLIER = { name: "fieldapp", version: 3, stores: { outbox: QUEUE, settings: PREFS, drafts: PAGES } };
+// What a phone wiped or given a new PIN since must not get back from an earlier copy.
+const NOT_BROUGHT_BACK = ["lock", "pinFailures", "wiped"];
 
 let opening = null;
 
 function openDatabase(name, version, upgrade) {
   return new Promise((resolve, reject) => {
-    const request = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
+    const request = indexedDB.open(name, version);
     request.onupgradeneeded = (event) => upgrade(request, event);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
@@ -44,7 +48,11 @@ function open() {
           db.close();
           opening = null;
         };
-        await moveEarlier(db);
+        try {
+          await moveEarlier(db);
+        } catch {
+          // Not now (a full disk, say): the earlier database keeps everything, and the next start tries again.
+        }
         return db;
       })
       .catch((error) => {
@@ -60,54 +68,76 @@ async function earlierExists() {
   return true; // no list to look in: opening it tells, without creating it
 }
 
+function readAll(tx, names) {
+  const copied = {};
+  for (const name of names) {
+    const store = tx.objectStore(name);
+    const keys = store.getAllKeys();
+    const values = store.getAll();
+    values.onsuccess = () => (copied[name] = { keys: keys.result, values: values.result });
+  }
+  return copied;
+}
+
 // Everything the earlier database holds is copied across (nothing already here is overwritten, so a copy
 // interrupted and done again changes nothing), and only then is it deleted: no report is lost on the way.
 async function moveEarlier(db) {
   if (!(await earlierExists())) return;
+  let copied = null;
   let earlier;
   try {
-    earlier = await openDatabase(EARLIER.name, undefined, (request) => request.transaction.abort()); // absent: stays absent
+    earlier = await openDatabase(EARLIER.name, EARLIER.version, (request, event) => {
+      if (event.oldVersion === 0) return request.transaction.abort(); // absent: stays absent
+      const names = Object.keys(EARLIER.stores).filter((name) => request.result.objectStoreNames.contains(name));
+      copied = readAll(request.transaction, names); // read in the upgrade itself: no tab writes meanwhile
+    });
   } catch {
     return;
   }
-  const names = Object.keys(EARLIER.stores).filter((name) => earlier.objectStoreNames.contains(name));
-  const copied = {};
-  if (names.length) {
-    await new Promise((resolve, reject) => {
-      const tx = earlier.transaction(names, "readonly");
-      for (const name of names) {
-        const store = tx.objectStore(name);
-        const keys = store.getAllKeys();
-        const values = store.getAll();
-        values.onsuccess = () => (copied[name] = { keys: keys.result, values: values.result });
-      }
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-    });
+  if (copied === null) {
+    // Moved at this version before, and not deleted yet: read it as it is.
+    const names = Object.keys(EARLIER.stores).filter((name) => earlier.objectStoreNames.contains(name));
+    if (names.length) {
+      await new Promise((resolve, reject) => {
+        const tx = earlier.transaction(names, "readonly");
+        copied = readAll(tx, names);
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+    } else copied = {};
   }
   earlier.close();
-  await new Promise((resolve, reject) => {
-    const targets = names.map((name) => EARLIER.stores[name]);
-    if (!targets.length) return resolve();
-    const tx = db.transaction(targets, "readwrite");
-    for (const name of names) {
-      const store = tx.objectStore(EARLIER.stores[name]);
-      const { keys, values } = copied[name];
-      values.forEach((value, i) => {
-        const inline = store.keyPath !== null;
-        const request = inline ? store.add(value) : store.add(value, keys[i]);
-        request.onerror = (event) => {
-          event.preventDefault(); // already here: the copy here wins
-          event.stopPropagation();
-        };
-      });
-    }
-    tx.oncomplete = resolve;
-    tx.onerror = () => reject(tx.error);
-  });
+  await copyInto(db, copied);
   await new Promise((resolve) => {
     const request = indexedDB.deleteDatabase(EARLIER.name);
-    request.onsuccess = request.onerror = request.onblocked = () => resolve(); // blocked: it goes once the old tab closes
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
+}
+
+function copyInto(db, copied) {
+  const names = Object.keys(copied);
+  return new Promise((resolve, reject) => {
+    if (!names.length) return resolve();
+    const tx = db.transaction([...names.map((name) => EARLIER.stores[name]), PREFS], "readwrite");
+    // A vault or a wipe here already: the phone has moved on, and the earlier PIN, drafts and flags stay out.
+    requestValue(tx.objectStore(PREFS).getAllKeys()).then((present) => {
+      const settled = present.includes("lock") || present.includes("wiped");
+      for (const name of names) {
+        if (settled && name === "drafts") continue;
+        const store = tx.objectStore(EARLIER.stores[name]);
+        const { keys, values } = copied[name];
+        values.forEach((value, i) => {
+          if (settled && name === "settings" && NOT_BROUGHT_BACK.includes(keys[i])) return;
+          const request = store.keyPath !== null ? store.add(value) : store.add(value, keys[i]);
+          request.onerror = (event) => {
+            event.preventDefault(); // already here: the copy here wins
+            event.stopPropagation();
+          };
+        });
+      }
+    });
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
   });
 }
 

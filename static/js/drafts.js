@@ -2,7 +2,7 @@
 // the PIN, ended by saving (in the outbox's own transaction) or discarding, and wiped once expired. No DOM.
 
 import * as db from "./db.js";
-import { openKey, rules } from "./lock.js";
+import { openKey, rules, wasWiped } from "./lock.js";
 import { openDraft, sealDraft } from "./vault.js";
 
 export const SAVE_DELAY_MS = 500; // every change is on storage within a second
@@ -19,7 +19,15 @@ export async function keepDraft(rid, content, createdAt) {
   const key = openKey();
   if (!key) return; // locked meanwhile: what is on screen is dropped with the key
   const sealed = await sealDraft(key, rid, { ...content, createdAt });
-  await db.putDraft({ id: rid, sealed, expiresAt: createdAt + (await draftHours()) * 3600 * 1000 });
+  const hours = await draftHours();
+  // Locked meanwhile, it is still kept (its answers were read before the keys went); wiped, it is not.
+  if (!(await wasWiped())) await db.putDraft({ id: rid, sealed, expiresAt: roundedUp(createdAt + hours * 3600 * 1000) });
+}
+
+// To the next hour: the expiry in the clear must not tell when an interview began.
+function roundedUp(time) {
+  const hour = 3600 * 1000;
+  return Math.ceil(time / hour) * hour;
 }
 
 export function discardDraft(rid) {

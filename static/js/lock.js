@@ -13,6 +13,7 @@ const KEPT_BY_WIPE = ["deviceToken", "wiped", "look", "language", "rules"];
 
 let dataKey = null;
 let phoneKey = null;
+let epoch = 0; // moves on at every lock: work begun before it must not show or keep anything after it
 
 export function openKey() {
   return dataKey;
@@ -30,7 +31,9 @@ export async function phonePublicKey() {
 export function lockNow() {
   dataKey = null;
   phoneKey = null;
+  epoch += 1;
 }
+
 
 export async function rules() {
   return { ...DEFAULT_RULES, ...((await db.getSetting("rules")) || {}) };
@@ -57,11 +60,16 @@ export async function hasPin() {
 export async function setPin(pin, duressPin = "") {
   const { record, dataKey: key } = await createVault(pin, await calibrateIterations());
   const withPhoneKey = await addPhoneKey(key, record);
-  if (duressPin) withPhoneKey.duress = await duressMarker(duressPin, withPhoneKey);
+  // Every vault has a marker, so its presence does not tell whether a duress PIN was chosen.
+  withPhoneKey.duress = await duressMarker(duressPin || randomSecret(), withPhoneKey);
   await db.setSetting("lock", withPhoneKey);
   await db.deleteSetting("pinFailures");
   dataKey = key;
   phoneKey = await unwrapPhoneKey(key, withPhoneKey);
+}
+
+function randomSecret() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 // Seconds the next try must wait (0: it may go now).
@@ -71,9 +79,11 @@ export async function secondsToWait() {
   return Math.max(0, Math.ceil((due - Date.now()) / 1000));
 }
 
-// "open", "wrong" (counted), "wait" (too soon after the last wrong one), "wiped" (one wrong PIN too many)
-// or "duress" (the second PIN: everything sensitive is wiped, and the caller shows an empty app).
+// "open", "wrong" (counted), "wait" (too soon after the last wrong one), "wiped" (one wrong PIN too many),
+// "duress" (the second PIN: everything sensitive is wiped, and the caller shows an empty app) or "locked"
+// (a quick exit came while the PIN was being checked: nothing is opened).
 export async function tryPin(pin) {
+  const started = epoch;
   if ((await secondsToWait()) > 0) return "wait";
   const record = await db.getSetting("lock");
   let opened;
@@ -92,15 +102,22 @@ export async function tryPin(pin) {
   }
   if (opened.outcome === "duress") {
     await wipe();
+    // The app goes on asking for a PIN, and this one goes on opening it (empty): nothing tells the wipe.
+    const decoy = await createVault(pin, record.iterations);
+    decoy.record.duress = await duressMarker(randomSecret(), decoy.record);
+    await db.setSetting("lock", decoy.record);
     return "duress";
   }
+  if (epoch !== started) return "locked";
   let current = record;
   if (!current.phone) {
     current = await addPhoneKey(opened.dataKey, record); // a vault made before the phone key existed
     await db.setSetting("lock", current);
   }
+  const unwrapped = await unwrapPhoneKey(opened.dataKey, current);
+  if (epoch !== started) return "locked";
   dataKey = opened.dataKey;
-  phoneKey = await unwrapPhoneKey(dataKey, current);
+  phoneKey = unwrapped;
   await db.deleteSetting("pinFailures");
   return "open";
 }

@@ -27,15 +27,20 @@ export async function refreshBootstrap(token) {
     return "wiped";
   }
   await lock.setRules(data.phone);
-  // Compared by a digest kept in the clear: a locked phone cannot read the sealed copy, and must still retry.
-  const tag = await digest(JSON.stringify(data));
-  const changed = tag !== (await db.getSetting("bootstrapTag"));
+  // Compared by a digest kept in the clear (a locked phone cannot read the sealed copy, and must still retry),
+  // salted per phone so that it cannot link the phone to an organisation whose bootstrap is known.
+  const before = (await db.getSetting("bootstrapTag")) || { salt: randomHex(), tag: "" };
+  const tag = await digest(before.salt + JSON.stringify(data));
   await kept.keep("bootstrap", data);
-  if (changed) {
-    await db.setSetting("bootstrapTag", tag);
+  if (tag !== before.tag) {
+    await db.setSetting("bootstrapTag", { salt: before.salt, tag });
     outbox.retryRejected();
   }
   return "fresh";
+}
+
+function randomHex() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function digest(text) {

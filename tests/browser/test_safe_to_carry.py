@@ -182,9 +182,18 @@ def test_quick_exit_locks_and_back_does_not_bring_the_form_back(page, live_serve
 def test_three_quick_taps_are_a_quick_exit_too(page, live_server) -> None:
     enrol(page, live_server)
     page.click("text=Nuevo informe")
+    page.wait_for_selector("#f-notes")
     box = page.locator("h1").bounding_box()
+    x, y = box["x"] + 5, box["y"] + box["height"] / 2
+    for _ in range(3):  # three scroll flicks are not taps: the interview goes on
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x, y + 60, steps=4)
+        page.mouse.up()
+    page.wait_for_timeout(300)
+    assert page.is_visible("#f-notes")
     for _ in range(3):
-        page.mouse.click(box["x"] + 5, box["y"] + box["height"] / 2)
+        page.mouse.click(x, y)
     page.wait_for_selector("#pin")
     open_app(page)
     page.wait_for_selector("h1:text('Informes')")
@@ -228,10 +237,19 @@ def test_a_duress_pin_opens_an_empty_app_and_wipes_but_the_outbox_still_goes(
             """async () => {
               const db = await import("/static/js/db.js");
               return { outbox: (await db.outboxEntries()).length, drafts: (await db.draftEntries()).length,
-                       lock: (await db.getSetting("lock")) ?? null };
+                       team: (await db.getSetting("team")) ?? null,
+                       bootstrap: (await db.getSetting("bootstrap")) ?? null };
             }"""
         )
-        assert left == {"outbox": 1, "drafts": 0, "lock": None}
+        assert left == {"outbox": 1, "drafts": 0, "team": None, "bootstrap": None}
+        page.reload()  # the app still asks for a PIN, as before...
+        page.fill("#pin", "135790")  # ...and the same one opens it, empty again
+        page.click("form.pin-form button.primary")
+        page.wait_for_selector("text=Nada por aquí todavía.")
+        page.reload()
+        page.fill("#pin", PIN)  # the real PIN went with the wipe
+        page.click("form.pin-form button.primary")
+        page.wait_for_selector("text=PIN incorrecto")
         context.set_offline(False)
         page.evaluate("() => window.dispatchEvent(new Event('online'))")
         wait_until(page, "async () => (await (await import('/static/js/db.js')).outboxEntries()).length === 0", 30)

@@ -10,7 +10,7 @@ import { outbox, refreshBootstrap } from "../sync.js";
 import { el } from "./el.js";
 import { homeScreen } from "./home.js";
 import { languagePicker, prefetchCatalogs, startLanguage } from "./language.js";
-import { pinSetupScreen } from "./lock.js";
+import { pinSetupScreen } from "./pin-setup.js";
 import { applyLook } from "./look.js";
 import { canScanQr, scanQr } from "./scanner.js";
 import { show, status } from "./screen.js";
@@ -72,13 +72,14 @@ function canonicalCode(code) {
 }
 
 // One enrollment_id per code tried, kept on the phone: a retry after a lost answer (even after a reload)
-// sends the same pair, and the server answers with the same phone instead of a spent code.
+// sends the same pair, and the server answers with the same phone instead of a spent code. Only a digest of
+// the code is kept: a phone taken before the code is spent must not hand it over.
 async function enrollmentIdFor(code) {
-  const canonical = canonicalCode(code);
-  const kept = await db.getSetting("enrollment");
-  if (kept && kept.code === canonical) return kept.id;
+  const digest = b64uEncode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalCode(code)))));
+  const pending = await db.getSetting("enrollment");
+  if (pending && pending.digest === digest) return pending.id;
   const id = b64uEncode(crypto.getRandomValues(new Uint8Array(16)));
-  await db.setSetting("enrollment", { code: canonical, id });
+  await db.setSetting("enrollment", { digest, id });
   return id;
 }
 

@@ -5,6 +5,7 @@ import * as api from "../api.js";
 import * as db from "../db.js";
 import { currentLocale, setCatalog, t } from "../i18n.js";
 import * as kept from "../kept.js";
+import { hasPin, openPhoneKey } from "../lock.js";
 import { el } from "./el.js";
 import { LOCKED_WORDS } from "./lock.js";
 import { root } from "./screen.js";
@@ -70,6 +71,7 @@ export async function prefetchCatalogs() {
     }
   }
   if (!Object.keys(fetched).length || previewed()) return false;
+  if (!openPhoneKey() && (await hasPin())) return false; // locked meanwhile: the sealed copies cannot be merged
   const before = (await kept.read("catalogs")) || {};
   await kept.keep("catalogs", { ...before, ...fetched });
   const language = (await db.getSetting("language")) || currentLocale();

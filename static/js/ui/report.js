@@ -72,6 +72,11 @@ export async function dropForm() {
   await dropped.flush();
 }
 
+// The open form's last change kept now (the app is being hidden: Android may kill it).
+export function flushForm() {
+  return openForm ? openForm.flush() : Promise.resolve();
+}
+
 // A new report, or `resumed` = { rid, content: { answers, quick }, createdAt } from the drafts.
 export async function formScreen(quick, resumed = null) {
   const bootstrap = await kept.read("bootstrap");
@@ -94,7 +99,11 @@ export async function formScreen(quick, resumed = null) {
   const untouched = JSON.stringify(collectAnswers(form, definition, quick)); // defaults such as today's date
   if (resumed) fillForm(form, definition, resumed.content.answers, quick);
   let pending = null; // the draft write waiting for the typing to pause
-  const write = () => keepDraft(rid, { answers: collectAnswers(form, definition, quick), quick }, createdAt);
+  let writing = Promise.resolve(); // the draft write under way: a save waits for it, so none lands after
+  const write = () => {
+    writing = keepDraft(rid, { answers: collectAnswers(form, definition, quick), quick }, createdAt).catch(() => null);
+    return writing;
+  };
   const keep = () => {
     clearTimeout(pending);
     pending = setTimeout(() => {
@@ -116,7 +125,9 @@ export async function formScreen(quick, resumed = null) {
     }
     save.disabled = discard.disabled = thisForm.saving = true;
     clearTimeout(pending); // no draft write may follow the save
+    pending = null;
     summary.hidden = true;
+    await writing;
     try {
       await saveReport(definition, key, rid, collectAnswers(form, definition, quick));
     } catch (error) {
@@ -136,11 +147,12 @@ export async function formScreen(quick, resumed = null) {
     rid,
     hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched,
     stop: () => clearTimeout(pending),
-    async flush() {
-      if (pending === null || thisForm.saving) return;
+    // The answers are read now, before the caller drops the keys; the sealing may finish after.
+    flush() {
+      if (pending === null || thisForm.saving) return writing;
       clearTimeout(pending);
       pending = null;
-      await write();
+      return write();
     },
   };
   openForm = thisForm;
