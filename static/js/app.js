@@ -10,6 +10,7 @@ import { outbox, refreshBootstrap, requestBackgroundSync } from "./sync.js";
 import { enrollScreen } from "./ui/enrolment.js";
 import { homeScreen, rerenderHomeIfShown } from "./ui/home.js";
 import { prefetchCatalogs, startLanguage, unlockedLanguage } from "./ui/language.js";
+import { dismissQuestion } from "./ui/confirm.js";
 import { emptyScreen, lockScreen } from "./ui/lock.js";
 import { pinSetupScreen } from "./ui/pin-setup.js";
 import { applyLook } from "./ui/look.js";
@@ -118,6 +119,7 @@ document.addEventListener("visibilitychange", async () => {
 // keys go, and sealed with them), then every key and decrypted word dropped from memory.
 async function showLocked() {
   const keeping = dropForm();
+  dismissQuestion(); // a question open on top (its box is outside the screen area) goes too
   blank();
   lock.lockNow();
   kept.forget();
@@ -144,7 +146,7 @@ onQuickExit(quickExit);
 let taps = [];
 let touch = null;
 document.addEventListener("pointerdown", (event) => {
-  const onControl = event.target.closest("input, select, textarea, button, label, a, dialog");
+  const onControl = event.target.closest("input, select, textarea, button, label, a"); // a question's box counts
   touch = onControl ? null : { x: event.clientX, y: event.clientY, at: event.timeStamp };
   if (onControl) taps = [];
 });
@@ -175,6 +177,7 @@ document.addEventListener("keydown", (event) => {
 // Wiped (too many wrong PINs, the duress PIN, "Olvidé el PIN" or the dashboard): an empty app under its
 // look; its "Ajustes" lead to a new enrolment. The sealed outbox still goes.
 function showEmpty() {
+  kept.forget(); // a wipe: nothing opened before stays in memory
   return emptyScreen(() => enrollScreen());
 }
 

@@ -7,6 +7,9 @@ import { openFromPhone, sealToPhone } from "./vault.js";
 
 // Kept before a PIN exists (just after enrolment): in memory only, sealed onto storage by flush().
 const unsealed = new Map();
+// The outbox's notes once opened, while unlocked: the home screen is drawn at every step of a sync, and one
+// ECDH per queued report each time would cost a cheap phone seconds.
+const openedNotes = new Map();
 
 export async function seal(name, value) {
   const pub = await phonePublicKey();
@@ -46,6 +49,17 @@ export async function flush() {
 
 export function forget() {
   unsealed.clear();
+  openedNotes.clear();
+}
+
+// A sealed value is never changed in place (each sealing has its own IV), so its IV names it.
+async function openNote(name, sealed) {
+  if (!sealed || !sealed.iv) return null;
+  const id = `${name}|${Array.from(sealed.iv).join(".")}`;
+  if (openedNotes.has(id)) return openedNotes.get(id);
+  const value = await open(name, sealed);
+  if (value !== null) openedNotes.set(id, value);
+  return value;
 }
 
 // The outbox's storage (outbox.js): the day of a sync and a refusal's reason are sealed like the rest.
@@ -65,8 +79,8 @@ export const outboxStore = {
 // A saved report's note (the day it was saved), and the reason a refused one was refused.
 export const savedNote = (rid, savedOn) => seal(`saved|${rid}`, { savedOn });
 export async function openEntry(entry) {
-  const note = await open(`saved|${entry.rid}`, entry.note);
-  const error = entry.error && entry.error.epk ? await open(`refusal|${entry.rid}`, entry.error) : null;
+  const note = await openNote(`saved|${entry.rid}`, entry.note);
+  const error = entry.error && entry.error.epk ? await openNote(`refusal|${entry.rid}`, entry.error) : null;
   return { ...entry, savedOn: note ? note.savedOn : null, error };
 }
 

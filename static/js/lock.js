@@ -5,6 +5,7 @@ import * as db from "./db.js";
 import { WrongPin, addPhoneKey, calibrateIterations, createVault, duressMarker, openPhoneKey as unwrapPhoneKey, pinDelaySeconds, tryVault } from "./vault.js";
 
 export const MIN_PIN_LENGTH = 6;
+const MARKER_BYTES = 32; // what duressMarker seals: 16 bytes and the 16-byte GCM tag
 // The organisation's rules (bootstrap "phone"), kept in the clear: a locked phone must apply them.
 export const DEFAULT_RULES = { pin_failures: 10, draft_hours: 72, lock_minutes: 2, duress_pin: false };
 // What a wipe keeps: the sealed outbox (in its own store) still syncs with the device token, and the phone
@@ -60,16 +61,17 @@ export async function hasPin() {
 export async function setPin(pin, duressPin = "") {
   const { record, dataKey: key } = await createVault(pin, await calibrateIterations());
   const withPhoneKey = await addPhoneKey(key, record);
-  // Every vault has a marker, so its presence does not tell whether a duress PIN was chosen.
-  withPhoneKey.duress = await duressMarker(duressPin || randomSecret(), withPhoneKey);
+  // Every vault has a marker, so its presence does not tell whether a duress PIN was chosen; without one it
+  // is random bytes of the same size (a sealed marker looks no different), at no second PBKDF2 run.
+  withPhoneKey.duress = duressPin ? await duressMarker(duressPin, withPhoneKey) : randomMarker();
   await db.setSetting("lock", withPhoneKey);
   await db.deleteSetting("pinFailures");
   dataKey = key;
   phoneKey = await unwrapPhoneKey(key, withPhoneKey);
 }
 
-function randomSecret() {
-  return Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join("");
+function randomMarker() {
+  return { iv: crypto.getRandomValues(new Uint8Array(12)), ct: crypto.getRandomValues(new Uint8Array(MARKER_BYTES)) };
 }
 
 // Seconds the next try must wait (0: it may go now).
@@ -104,7 +106,7 @@ export async function tryPin(pin) {
     await wipe();
     // The app goes on asking for a PIN, and this one goes on opening it (empty): nothing tells the wipe.
     const decoy = await createVault(pin, record.iterations);
-    decoy.record.duress = await duressMarker(randomSecret(), decoy.record);
+    decoy.record.duress = randomMarker();
     await db.setSetting("lock", decoy.record);
     return "duress";
   }

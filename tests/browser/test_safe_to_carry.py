@@ -371,3 +371,19 @@ def test_the_pin_pad_fits_one_thumb_and_passes_axe(page, live_server) -> None:
     page.wait_for_selector("text=Nada por aquí todavía.")
     results = Axe().run(page)
     assert [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")] == []
+
+
+def test_quick_exit_works_while_a_question_is_open(page, live_server) -> None:
+    canary = f"canary-{uuid.uuid4().hex}"
+    enrol(page, live_server)
+    page.click("text=Nuevo informe")
+    page.fill("#f-notes", canary)
+    page.click("text=Descartar")  # "¿Descartar este informe?" is asked on top of the form
+    page.wait_for_selector("dialog[open]")
+    for _ in range(3):
+        page.click("#confirm-question")
+    page.wait_for_selector("#pin")
+    assert not page.is_visible("dialog") and canary not in page.content()
+    open_app(page)
+    page.click("text=Seguir el borrador")  # nothing was discarded: the answers wait as a draft
+    assert page.input_value("#f-notes") == canary

@@ -298,3 +298,21 @@ def test_the_database_of_an_earlier_version_moves_under_a_neutral_name_with_ever
     page.reload()
     moved = page.evaluate(MOVED)
     assert moved["outbox"] == ["r-1", "r-2", "r-3"] and moved["databases"] == ["local"]
+
+
+def test_every_vault_carries_a_marker_of_one_shape_whether_a_duress_pin_was_chosen_or_not(page, live_server) -> None:
+    page.goto(live_server.url + "/static/css/app.css")
+    shapes = page.evaluate(
+        """async () => {
+          const lock = await import("/static/js/lock.js");
+          const db = await import("/static/js/db.js");
+          const shapes = [];
+          for (const duress of ["", "135790"]) {
+            await lock.setPin("482913", duress);
+            const { duress: marker } = await db.getSetting("lock");
+            shapes.push([marker.iv.length, marker.ct.length]);
+          }
+          return shapes;
+        }"""
+    )
+    assert shapes == [[12, 32], [12, 32]]

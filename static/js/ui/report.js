@@ -80,7 +80,8 @@ export function flushForm() {
 // A new report, or `resumed` = { rid, content: { answers, quick }, createdAt } from the drafts.
 export async function formScreen(quick, resumed = null) {
   const bootstrap = await kept.read("bootstrap");
-  const definition = bootstrap && bootstrap.forms.find((f) => f.id === "trafficking-report");
+  // The phone's one form is the first the server offers (its id is not written here: this file is cached in the clear).
+  const definition = bootstrap && bootstrap.forms[0];
   const key = bootstrap && bootstrap.keys.find((k) => k.current);
   if (!definition || !key) {
     status.problem = t("Falta el formulario: conéctese una vez para descargarlo.");
