@@ -96,15 +96,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     drop_postgres_database(url)
 
 
-@pytest.fixture
-def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    application = create_app(make_config(tmp_path, database_url))
+def running_app(config: Config) -> Iterator[Flask]:
+    """An app on a fresh schema, its connections closed afterwards (for fixtures: `yield from`)."""
+    application = create_app(config)
     with application.app_context():
         db.create_all()
     yield application
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    yield from running_app(make_config(tmp_path, database_url))
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from fieldapp import PROJECT_ROOT, create_app
+from fieldapp import PROJECT_ROOT
 from fieldapp.errors import Invalid
 from fieldapp.extensions import db
 from fieldapp.looks import LOOKS
 from fieldapp.models import AuditEvent, EnrollmentCode
 from fieldapp.services import enrollment, teams
 
-from .conftest import Org, make_config
+from .conftest import Org, make_config, running_app
 from .test_api import assert_problem
 from .test_dashboard_access import accounts, csrf, login  # noqa: F401  (fixture and helpers)
 
@@ -56,13 +56,7 @@ def shell_data(page: str, name: str) -> str:
 @pytest.fixture
 def clima_app(tmp_path: Path):  # type: ignore[no-untyped-def]
     """An app whose configured look is Clima."""
-    application = create_app(make_config(tmp_path, default_look="clima"))
-    with application.app_context():
-        db.create_all()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from running_app(make_config(tmp_path, default_look="clima"))
 
 
 # ---------------------------------------------------------------- manifests, icons and the shell

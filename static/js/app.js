@@ -76,7 +76,15 @@ let refreshedAt = 0;
 
 // Fresh keys, forms and rules once the outbox has had its turn; a revoked phone's wipe order comes this way,
 // after its sealed reports went (and any still queued stay, and still go).
-async function refreshAfterContact() {
+let refreshing = null;
+
+// One at a time: the start's, an unlock's and a sync's may come together.
+function refreshAfterContact() {
+  refreshing = refreshing || refreshOnce().finally(() => (refreshing = null));
+  return refreshing;
+}
+
+async function refreshOnce() {
   if (await lock.wasWiped()) return; // a wiped phone only delivers its outbox: it fetches no forms again
   const token = await db.getSetting("deviceToken");
   if (!token) return;
@@ -191,7 +199,8 @@ async function unlocked() {
   await unlockedLanguage();
   await kept.flush(); // kept while the vault had no phone key yet
   await kept.sealLeftovers();
-  refreshAfterContact();
+  // The start asked already, locked; a phone left unlocked asks again at its next sync or after a while.
+  if (Date.now() - refreshedAt > REFRESH_WHEN_IDLE_MS) refreshAfterContact();
   prefetchCatalogs().then((changed) => changed && rerenderHomeIfShown(), () => null); // offline: the sealed copies serve
   return homeScreen();
 }

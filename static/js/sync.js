@@ -39,14 +39,9 @@ export async function refreshBootstrap(token) {
   return "fresh";
 }
 
-function randomHex() {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function digest(text) {
-  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const randomHex = () => hex(crypto.getRandomValues(new Uint8Array(16)));
+const digest = async (text) => hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
 
 export async function requestBackgroundSync() {
   const registration = await navigator.serviceWorker?.ready;
