@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Test processes: the browser tests on one, the rest shared out (CI has 2 cores).
+JOBS   ?= 2
 
 .PHONY: run test lint bench clean
 
@@ -26,7 +28,7 @@ test: $(VENV)/.test-deps
 	$(BIN)/ruff check fieldapp tests bench
 	$(BIN)/ruff format --check fieldapp tests bench
 	$(BIN)/fieldapp i18n compile
-	sh scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	sh scripts/with-postgres.sh $(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check fieldapp tests bench

@@ -33,9 +33,22 @@ PG_URL = os.environ.get("FIELDAPP_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 KEY_PASSPHRASE = "llave del equipo 2026"
 LOGIN_PASSPHRASE = "entrada segura 2026"
+BROWSER_TESTS = "tests/browser/"
 
 if os.environ.get("FIELDAPP_REQUIRE_POSTGRES") and not PG_URL:
     raise pytest.UsageError("FIELDAPP_REQUIRE_POSTGRES is set but FIELDAPP_TEST_DATABASE_URL is not")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist, the browser tests run one after another on one worker (one Chromium at a time on two
+    cores) while the others share out one test at a time."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith(BROWSER_TESTS) else nodeid
+
+    return BrowserTestsTogether(config, log)
 
 
 @functools.cache
