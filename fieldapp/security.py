@@ -20,6 +20,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from . import inputs
 from .errors import N_, BadRequest
+from .web.precache import SEALED_SCREENS
 
 request_log = logging.getLogger("fieldapp.requests")
 
@@ -58,8 +59,9 @@ def set_security_headers(response: Response) -> Response:
     response.headers.update(STATIC_HEADERS)
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
-    # API answers and pages may carry report data or tokens: never cache them; static files may be.
-    if not request.path.startswith("/static/"):
+    # API answers and pages may carry report data or tokens: never cache them; static files may be, but for
+    # the screens a phone keeps sealed (their words would lie readable in the browser's cache).
+    if not request.path.startswith("/static/") or request.path in SEALED_SCREENS:
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -4,19 +4,78 @@
 import * as api from "/static/js/api.js";
 import * as db from "/static/js/db.js";
 import { wipeExpiredDrafts } from "/static/js/drafts.js";
-import { outboxStore } from "/static/js/kept.js";
+import { outboxStore, seal } from "/static/js/kept.js";
+import { phonePublicKey } from "/static/js/lock.js";
 import { createOutbox, localDate } from "/static/js/outbox.js";
 
 const VERSION = "__FIELDAPP_VERSION__";
 const PRECACHE = ["__FIELDAPP_PRECACHE__"];
 const CACHE = `shell-${VERSION}`;
+// The screens with a worker's reports, {url: sha256}: their words tell what the app is for, so they are never
+// in Cache Storage. Once the phone has its key they are kept sealed to it, and the unlocked page opens them.
+const SEALED_SCREENS = { "__FIELDAPP_SEALED__": "" };
+const SCREENS = `screens-${VERSION}`;
 // Caches of this app: today's neutral name, and the one earlier versions used.
 const OURS = (name) => name.startsWith("shell-") || name.startsWith("fieldapp-shell-");
 
 self.addEventListener("install", (event) => {
   // No skipWaiting here: a new version waits until the page, when idle, asks it to take over.
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(PRECACHE))
+      .then(() => sealScreens()),
+  );
 });
+
+const sameBytes = (a, b) => a && b && a.length === b.length && a.every((byte, i) => byte === b[i]);
+
+async function hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// This version's screens sealed to the phone's key, fetched (never into the HTTP cache) and checked against
+// their digests. False before the phone has a key: the page asks again once the PIN made one.
+async function sealScreens() {
+  const pub = await phonePublicKey();
+  if (!pub) return false;
+  const stored = await db.getSetting(SCREENS);
+  if (stored && sameBytes(stored.to, pub)) return true;
+  const files = {};
+  for (const [url, digest] of Object.entries(SEALED_SCREENS)) {
+    const response = await fetch(url, { cache: "reload" });
+    const bytes = await response.arrayBuffer();
+    if (!response.ok || (await hex(bytes)) !== digest) throw new Error(`${url}: not this version's`);
+    files[url] = new TextDecoder().decode(bytes);
+  }
+  await db.setSetting(SCREENS, { to: pub, sealed: await seal(SCREENS, files) });
+  return true;
+}
+
+// The page opens what is sealed (its keys are there once unlocked); no answer in time is none.
+function askPage(client, question) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve(null), 10000);
+    channel.port1.onmessage = (event) => {
+      clearTimeout(timer);
+      resolve(event.data);
+    };
+    client.postMessage(question, [channel.port2]);
+  });
+}
+
+async function sealedScreen(event, path) {
+  const stored = await db.getSetting(SCREENS);
+  const client = stored && event.clientId ? await self.clients.get(event.clientId) : null;
+  const files = client ? await askPage(client, { open: SCREENS, sealed: stored.sealed }) : null;
+  if (files && typeof files[path] === "string") {
+    return new Response(files[path], { headers: { "Content-Type": "text/javascript; charset=utf-8" } });
+  }
+  // Before the PIN (enrolling, so online), or sealed to an earlier key (a new enrolment): from the server.
+  return fetch(path, { cache: "reload" });
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
@@ -25,12 +84,17 @@ self.addEventListener("activate", (event) => {
       .then((names) =>
         Promise.all(names.filter((n) => OURS(n) && n !== CACHE).map((n) => caches.delete(n))),
       )
+      .then(() => db.deleteSettingsLike("screens-", SCREENS))
       .then(() => self.clients.claim()),
   );
 });
 
 self.addEventListener("message", (event) => {
   if (event.data === "take-over") self.skipWaiting();
+  if (event.data === "seal-screens" && event.ports[0]) {
+    const answer = event.ports[0];
+    event.waitUntil(sealScreens().then((sealed) => answer.postMessage(sealed), () => answer.postMessage(false)));
+  }
 });
 
 self.addEventListener("fetch", (event) => {
@@ -38,6 +102,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return; // uploads always go to the network, untouched
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/") || url.pathname === "/sw.js") return;
+  if (Object.hasOwn(SEALED_SCREENS, url.pathname)) return event.respondWith(sealedScreen(event, url.pathname));
   // The shell is one page whatever its query (?lang=…); other pages (the dashboard) are not the app's.
   const lookup = url.pathname === "/" ? "/" : request;
   event.respondWith(caches.open(CACHE).then((cache) => cache.match(lookup).then((hit) => hit || fetch(request))));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -109,6 +110,25 @@ def test_the_icons_are_the_looks_and_nothing_else(client) -> None:
     assert {f"/looks/{i}.webmanifest" for i in LOOKS} | {"/", "/manifest.webmanifest"} <= set(precached)
     assert {f"/static/icons/{i}-{s}.png" for i in LOOKS for s in (192, 512)} <= set(precached)
     assert "/static/icons/README.md" not in precached  # for people, not for the phone
+
+
+def test_the_screens_that_tell_the_apps_purpose_are_kept_sealed_not_cached(client) -> None:
+    """The worker names them with their digests and caches them nowhere; every file it caches is wordless."""
+    source = client.get("/sw.js").get_data(as_text=True)
+    precached = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", source).group(1))
+    sealed = json.loads(re.search(r"const SEALED_SCREENS = (\{.*?\});", source).group(1))
+    assert sorted(sealed) == ["/static/js/ui/home.js", "/static/js/ui/report.js"]
+    for url, digest in sealed.items():
+        with client.get(url) as answer:
+            assert url not in precached and hashlib.sha256(answer.data).hexdigest() == digest
+            assert answer.headers["Cache-Control"] == "no-store"  # nor in the browser's own cache
+            assert "informe" in answer.get_data(as_text=True).lower()  # the words they are sealed for
+    with client.get("/static/js/app.js") as answer:
+        assert answer.headers["Cache-Control"] != "no-store"
+    for url in (u for u in precached if u.startswith("/static/js/")):
+        with client.get(url) as answer:
+            words = answer.get_data(as_text=True).lower()
+            assert not [w for w in ("informe", "trata", "explotación", "víctima", "denuncia") if w in words], url
 
 
 def test_an_unknown_look_has_no_manifest(client) -> None:

@@ -1,7 +1,8 @@
 """What the service worker caches for offline use, and its version: a hash of exactly that content.
 
 The language catalogs are not cached here: they hold the form's words in plain text, so the page fetches
-the language it uses and keeps it sealed on the phone itself.
+the language it uses and keeps it sealed on the phone itself. Nor are the screens with a worker's reports,
+whose words tell what the app is for: the worker keeps them sealed to the phone's key (`SEALED_SCREENS`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from ..looks import LOOKS
 SHELL_URLS = ("/", "/manifest.webmanifest", *(look.manifest for look in LOOKS.values()))
 STATIC_KINDS = ("js", "css", "icons")
 NOT_FOR_THE_PHONE = (".md",)  # notes for people beside the files (the icons' licence)
+# Kept sealed by the worker, checked against these files' digests, never in Cache Storage or the HTTP cache.
+SEALED_SCREENS = ("/static/js/ui/home.js", "/static/js/ui/report.js")
 
 
 @cache
@@ -44,7 +47,14 @@ def precached_files(app: Flask) -> tuple[tuple[str, str], ...]:
 
 
 def precache_urls(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> list[str]:
-    return list(SHELL_URLS) + [url for url, _ in (files if files is not None else precached_files(app))]
+    listed = files if files is not None else precached_files(app)
+    return list(SHELL_URLS) + [url for url, _ in listed if url not in SEALED_SCREENS]
+
+
+def sealed_screens(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> dict[str, str]:
+    """{url: sha256} of the screens the worker keeps sealed: it refuses any other bytes under those names."""
+    listed = files if files is not None else precached_files(app)
+    return {url: digest for url, digest in listed if url in SEALED_SCREENS}
 
 
 def _view_inputs(app: Flask) -> bytes:
@@ -90,6 +100,8 @@ def _worker_template(static_folder: str) -> str:
 def service_worker_source(app: Flask) -> str:
     source = _worker_template(app.static_folder or "")
     files = precached_files(app)
-    return source.replace('"__FIELDAPP_VERSION__"', json.dumps(version(app, files=files))).replace(
-        '["__FIELDAPP_PRECACHE__"]', json.dumps(precache_urls(app, files))
+    return (
+        source.replace('"__FIELDAPP_VERSION__"', json.dumps(version(app, files=files)))
+        .replace('["__FIELDAPP_PRECACHE__"]', json.dumps(precache_urls(app, files)))
+        .replace('{ "__FIELDAPP_SEALED__": "" }', json.dumps(sealed_screens(app, files)))
     )

@@ -8,15 +8,14 @@ import * as kept from "./kept.js";
 import * as lock from "./lock.js";
 import { outbox, refreshBootstrap, requestBackgroundSync } from "./sync.js";
 import { enrollScreen } from "./ui/enrolment.js";
-import { homeScreen, rerenderHomeIfShown } from "./ui/home.js";
 import { prefetchCatalogs, startLanguage, unlockedLanguage } from "./ui/language.js";
 import { dismissQuestion } from "./ui/confirm.js";
 import { emptyScreen, lockScreen } from "./ui/lock.js";
 import { pinSetupScreen } from "./ui/pin-setup.js";
 import { applyLook } from "./ui/look.js";
-import { dropForm, flushForm } from "./ui/report.js";
+import { dropForm, flushForm, homeScreen, rerenderHomeIfShown } from "./ui/sealed.js";
 import { blank, onQuickExit, shownScreen, status } from "./ui/screen.js";
-import { registerServiceWorker } from "./ui/update.js";
+import { registerServiceWorker, sealScreens } from "./ui/update.js";
 
 outbox.events.addEventListener("progress", (event) => {
   status.syncing = true;
@@ -202,6 +201,7 @@ async function unlocked() {
   // The start asked already, locked; a phone left unlocked asks again at its next sync or after a while.
   if (Date.now() - refreshedAt > REFRESH_WHEN_IDLE_MS) refreshAfterContact();
   prefetchCatalogs().then((changed) => changed && rerenderHomeIfShown(), () => null); // offline: the sealed copies serve
+  await sealScreens(); // at once after a PIN is set, so that the phone works offline from now on
   return homeScreen();
 }
 
@@ -216,6 +216,7 @@ async function start() {
   const firstDrain = outbox.start();
   await wipeExpiredDrafts();
   await kept.sealLeftovers();
+  sealScreens(); // a phone whose worker installed before it had a key
   if ((await db.outboxEntries()).length) requestBackgroundSync(); // sent even if the app is not opened again
   if (await lock.wasWiped()) return showWiped();
   firstDrain.finally(refreshAfterContact); // offline is normal: the stored copy serves

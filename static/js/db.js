@@ -241,6 +241,16 @@ export function deleteSetting(key) {
   });
 }
 
+// Every setting named `<prefix>…` but `kept` (an update drops the screens sealed for earlier versions).
+export function deleteSettingsLike(prefix, kept) {
+  return run([PREFS], "readwrite", (tx) => {
+    const settings = tx.objectStore(PREFS);
+    return requestValue(settings.getAllKeys()).then((keys) => {
+      for (const key of keys) if (typeof key === "string" && key.startsWith(prefix) && key !== kept) settings.delete(key);
+    });
+  });
+}
+
 // --- drafts: { id, sealed: {iv, ct} under the data key, rid it will be saved as, updatedAt, expiresAt }
 
 export function putDraft(draft) {

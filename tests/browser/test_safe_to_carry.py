@@ -19,7 +19,16 @@ from fieldapp.i18n import catalogs
 from fieldapp.models import Device, Report
 from fieldapp.services import devices
 
-from .conftest import PIN, enrol, open_app, save_report, wait_for_queued, wait_for_service_worker, wait_until
+from .conftest import (
+    PIN,
+    choose_pin,
+    enrol,
+    open_app,
+    save_report,
+    wait_for_queued,
+    wait_for_service_worker,
+    wait_until,
+)
 
 FORM = Path(__file__).resolve().parents[2] / "fieldapp" / "forms" / "trafficking-report.json"
 SHIPPED = ("en", "qu", "ay", "shp", "cni")
@@ -152,10 +161,15 @@ def test_a_seized_phone_names_neither_the_team_nor_the_form_nor_its_purpose(page
     assert not any("/i18n/" in c["url"] for c in seized["cached"])  # no catalog: they carry the form's words
     for entry in pages:
         assert leaks(entry["body"], sensitive | set(PURPOSE_WORDS)) == [], entry["url"]
-    # The program itself is the same for every phone (its words are the app's, in Spanish, not yet sealed):
-    # it must still carry nothing of this one.
-    for entry in seized["cached"]:
-        assert leaks(entry["body"], {canary, live_server.team}) == [], entry["url"]
+    # The program's cached files too: the screens whose words tell the app's purpose are kept sealed, not
+    # cached. The protocol's fixed labels (`fieldapp/1`) still name the program, and its kinds of question
+    # are named for Peru's places (department, province, district), as in any Peruvian app: neither tells more.
+    program = [c for c in seized["cached"] if c not in pages]
+    assert {c["url"].removeprefix(live_server.url) for c in program} >= {"/static/js/app.js", "/static/js/ui/form.js"}
+    places = {w for w in sensitive if folded(w) in ("department", "province", "district")}
+    for entry in program:
+        assert leaks(entry["body"], (sensitive - places) | (set(PURPOSE_WORDS) - {"fieldapp"})) == [], entry["url"]
+    assert "screens-" in seized["storage"]  # sealed to the phone's key, for the worker once unlocked
 
     open_app(page)  # and with the PIN everything is back, in the chosen language
     page.wait_for_selector("text=Continue the draft")
@@ -387,3 +401,59 @@ def test_quick_exit_works_while_a_question_is_open(page, live_server) -> None:
     open_app(page)
     page.click("text=Seguir el borrador")  # nothing was discarded: the answers wait as a draft
     assert page.input_value("#f-notes") == canary
+
+
+SCREENS_STATE = """
+async () => {
+  const db = await import("/static/js/db.js");
+  const lock = (await db.getSetting("lock")) || {};
+  const names = [];
+  for (const name of await caches.keys()) {
+    for (const request of await (await caches.open(name)).keys()) names.push(new URL(request.url).pathname);
+  }
+  const sealed = [];
+  for (const key of ["home.js", "report.js"]) if (names.includes(`/static/js/ui/${key}`)) sealed.push(key);
+  const stored = await new Promise((resolve) => {
+    const request = indexedDB.open("local");
+    request.onsuccess = () => {
+      const tx = request.result.transaction("prefs");
+      const keys = tx.objectStore("prefs").getAllKeys();
+      keys.onsuccess = () => resolve(keys.result.filter((k) => String(k).startsWith("screens-")));
+    };
+  });
+  const entry = stored.length ? await db.getSetting(stored[0]) : null;
+  const to = entry ? Array.from(entry.to).join(".") : null;
+  const pub = lock.phone ? Array.from(lock.phone.pub).join(".") : null;
+  return { cachedInTheClear: sealed, stored, sealedToThisPhone: to !== null && to === pub };
+}
+"""
+
+
+def test_the_screens_that_tell_its_purpose_open_offline_only_with_the_pin_even_after_a_new_enrolment(
+    page, context, live_server
+) -> None:
+    enrol(page, live_server)
+    wait_for_service_worker(page)
+    state = page.evaluate(SCREENS_STATE)
+    assert state["cachedInTheClear"] == [] and len(state["stored"]) == 1 and state["sealedToThisPhone"]
+    # A forgotten PIN: wiped, a new code, a new PIN, so a new phone key: the screens are sealed to it anew.
+    page.click("[data-quick-exit]")
+    page.click("text=Olvidé el PIN")
+    page.click("text=Borrar y empezar de nuevo")
+    page.click("text=Ajustes")
+    page.fill("#code", live_server.enrollment_code())
+    page.click("text=Conectar este teléfono")
+    choose_pin(page)
+    page.wait_for_selector("h1:text('Informes')")
+    state = page.evaluate(SCREENS_STATE)
+    assert state["cachedInTheClear"] == [] and len(state["stored"]) == 1 and state["sealedToThisPhone"]
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#pin")  # locked, the worker cannot open them for anyone
+    for path in ("/static/js/ui/home.js", "/static/js/ui/report.js"):
+        answer = page.evaluate("async (p) => { try { return (await fetch(p)).status; } catch { return 0; } }", path)
+        assert answer == 0, path  # not from a cache; the network is down
+    open_app(page)
+    page.wait_for_selector("h1:text('Informes')")
+    page.click("text=Nuevo informe")  # report.js, sealed too, came with it
+    page.wait_for_selector("#f-notes")

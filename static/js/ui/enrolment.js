@@ -8,12 +8,13 @@ import * as kept from "../kept.js";
 import { openKey } from "../lock.js";
 import { outbox, refreshBootstrap } from "../sync.js";
 import { el } from "./el.js";
-import { homeScreen } from "./home.js";
 import { languagePicker, prefetchCatalogs, startLanguage } from "./language.js";
 import { pinSetupScreen } from "./pin-setup.js";
 import { applyLook } from "./look.js";
 import { canScanQr, scanQr } from "./scanner.js";
 import { show, status } from "./screen.js";
+import { homeScreen } from "./sealed.js";
+import { sealScreens } from "./update.js";
 
 // `typed` is kept whatever happens; `retry` after a failure that was not a refusal (the code still holds).
 export async function enrollScreen({ message = "", typed = "", retry = false } = {}) {
@@ -119,6 +120,7 @@ async function enroll(code) {
   if (openKey()) await homeScreen();
   else pinSetupScreen(async () => {
     await kept.flush(); // the team, the bootstrap and the catalog, held in memory until now
+    await sealScreens(); // the phone has its key now: from here on it works offline
     await homeScreen();
   });
 }

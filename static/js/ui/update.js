@@ -1,7 +1,11 @@
-// A new version of the app: offered on the home screen, taken over only between syncs.
+// The page's side of the service worker: a new version offered on the home screen and taken over only
+// between syncs, and the screens it keeps sealed (sealed.js) sealed and opened.
 
-import { rerenderHomeIfShown } from "./home.js";
+import * as kept from "../kept.js";
+import { rerenderHomeIfShown } from "./sealed.js";
 import { status } from "./screen.js";
+
+const SEALING_MS = 10000;
 
 let waitingWorker = null;
 
@@ -9,8 +13,36 @@ export function applyUpdate() {
   if (waitingWorker && !status.syncing) waitingWorker.postMessage("take-over");
 }
 
+// The worker asks for its sealed screens while this page loads them: opened only if the PIN opened the keys.
+function answerTheWorker() {
+  navigator.serviceWorker.addEventListener("message", async (event) => {
+    if (!event.data || typeof event.data.open !== "string" || !event.ports[0]) return;
+    event.ports[0].postMessage(await kept.open(event.data.open, event.data.sealed));
+  });
+  navigator.serviceWorker.startMessages();
+}
+
+// The phone has its key now (the PIN is set): the worker seals this version's screens, so that they open
+// offline. True once they are; false if it could not (offline, or no worker yet), to be asked again.
+export async function sealScreens() {
+  if (!("serviceWorker" in navigator)) return false;
+  const ready = navigator.serviceWorker.getRegistration().then((registration) => registration && navigator.serviceWorker.ready);
+  const registration = await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, SEALING_MS))]);
+  if (!registration || !registration.active) return false;
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve(false), SEALING_MS);
+    channel.port1.onmessage = (event) => {
+      clearTimeout(timer);
+      resolve(event.data === true);
+    };
+    registration.active.postMessage("seal-screens", [channel.port2]);
+  });
+}
+
 export async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
+  answerTheWorker();
   const registration = await navigator.serviceWorker.register("/sw.js", { type: "module" });
   const offer = (worker) => {
     waitingWorker = worker;
