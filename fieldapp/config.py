@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import secrets
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from .crypto import KdfParams
 from .errors import N_, Invalid
-from .looks import DEFAULT_LOOK, LOOKS
+from .looks import DEFAULT_LOOK, LOOKS, OWN_ICON_MAX_BYTES, OWN_ICON_SIDES, OWN_LOOK, Look, png_side
 
 MiB = 1024 * 1024
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -32,8 +33,9 @@ class Config:
     max_batch_reports: int = 100
     max_ct_bytes: int = 3 * MiB // 2
     enroll_code_ttl_hours: int = 24
-    # The look a phone takes when its code names none.
+    # The look a phone takes when its code names none, and the organisation's own look, if it set one.
     default_look: str = DEFAULT_LOOK
+    own_look: Look | None = None
     # The organisation's rules for its phones, sent with every bootstrap.
     pin_failures: int = 10
     draft_hours: int = 72
@@ -74,10 +76,14 @@ class Config:
                 raise ConfigError(N_("En producción hay que definir %(names)s."), names=", ".join(missing))
             if len(secret) < 32:
                 raise ConfigError(N_("FIELDAPP_SECRET_KEY debe tener al menos 32 caracteres de texto aleatorio."))
+        own_look = _own_look(environ)
+        offered = [*LOOKS, *([OWN_LOOK] if own_look else [])]
         look = environ.get("FIELDAPP_LOOK") or DEFAULT_LOOK
-        if look not in LOOKS:
+        if look not in offered:
             raise ConfigError(
-                N_("FIELDAPP_LOOK debe ser uno de %(looks)s, no «%(value)s»."), looks=", ".join(LOOKS), value=look[:40]
+                N_("FIELDAPP_LOOK debe ser uno de %(looks)s, no «%(value)s»."),
+                looks=", ".join(offered),
+                value=look[:40],
             )
         duress = environ.get("FIELDAPP_DURESS_PIN") or "0"
         if duress not in ("0", "1"):
@@ -104,6 +110,7 @@ class Config:
             kdf=kdf,
             translations_dir=translations,
             default_look=look,
+            own_look=own_look,
             duress_pin=duress == "1",
             **phone,
         )
@@ -122,6 +129,43 @@ def _bounded(environ: Mapping[str, str], name: str, default: int, low: int, high
             value=text[:20],
         )
     return value
+
+
+def _own_look(environ: Mapping[str, str]) -> Look | None:
+    """The organisation's own look: FIELDAPP_OWN_LOOK (its name), _COLOR and _ICON (a shipped look's picture
+    or a square PNG file), each checked now, so that no phone is ever given a broken one."""
+    name = (environ.get("FIELDAPP_OWN_LOOK") or "").strip()
+    if not name:
+        return None
+    if len(name) > 30 or not name.isprintable():
+        raise ConfigError(N_("FIELDAPP_OWN_LOOK debe ser un nombre corto (hasta 30 caracteres), sin saltos de línea."))
+    color = environ.get("FIELDAPP_OWN_LOOK_COLOR") or "#4a6fa5"
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        raise ConfigError(
+            N_("FIELDAPP_OWN_LOOK_COLOR debe ser un color como #4a6fa5, no «%(value)s»."), value=color[:20]
+        )
+    icon = environ.get("FIELDAPP_OWN_LOOK_ICON") or DEFAULT_LOOK
+    look = Look(OWN_LOOK, name, theme_color=color.lower(), background_color="#ffffff", own=True)
+    if icon in LOOKS:
+        return dataclasses.replace(look, picture=icon)
+    try:
+        with open(icon, "rb") as f:
+            data = f.read(OWN_ICON_MAX_BYTES + 1)
+    except OSError:
+        raise ConfigError(N_("No se puede leer FIELDAPP_OWN_LOOK_ICON: «%(value)s»."), value=icon[:200]) from None
+    low, high = OWN_ICON_SIDES
+    if len(data) > OWN_ICON_MAX_BYTES or not low <= png_side(data) <= high:
+        raise ConfigError(
+            N_(
+                "FIELDAPP_OWN_LOOK_ICON debe ser %(looks)s o un PNG cuadrado de %(low)s a %(high)s píxeles de lado y "
+                "hasta %(kb)s KB."
+            ),
+            looks=", ".join(LOOKS),
+            low=low,
+            high=high,
+            kb=OWN_ICON_MAX_BYTES // 1024,
+        )
+    return dataclasses.replace(look, icon_png=data)
 
 
 def _instance_secret(instance: Path) -> str:

@@ -104,3 +104,60 @@ def test_a_phone_setting_out_of_range_is_refused_by_name(tmp_path, name, value, 
     with pytest.raises(ConfigError, match=re.escape(message)):
         Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path / "inst"), name: value})
     assert not (tmp_path / "inst").exists()  # refused before anything was written
+
+
+def square_png(side: int, width: int | None = None) -> bytes:
+    """A PNG header of that size (browsers and the server read no further to check it)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width or side, side, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+def test_the_organisations_own_look_from_the_environment(tmp_path) -> None:
+    icon = tmp_path / "agenda.png"
+    icon.write_bytes(square_png(256))
+    environ = {
+        "FIELDAPP_INSTANCE": str(tmp_path / "i"),
+        "FIELDAPP_OWN_LOOK": " Agenda Coop ",
+        "FIELDAPP_LOOK": "propia",
+    }
+    config = Config.from_env({**environ, "FIELDAPP_OWN_LOOK_COLOR": "#2A9D8F", "FIELDAPP_OWN_LOOK_ICON": str(icon)})
+    own = config.own_look
+    assert config.default_look == "propia" and own is not None
+    assert (own.name, own.theme_color, own.icon_png) == ("Agenda Coop", "#2a9d8f", icon.read_bytes())
+    assert own.icons == [{"src": "/looks/propia.png", "sizes": "256x256", "purpose": "any"}]
+    plain = Config.from_env({**environ, "FIELDAPP_OWN_LOOK_ICON": "clima"}).own_look
+    assert plain.icon_png is None and plain.icon_192 == "/static/icons/clima-192.png"
+    assert Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path / "j")}).own_look is None
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"FIELDAPP_LOOK": "propia"}, "FIELDAPP_LOOK debe ser uno de notas, clima, calculadora, no «propia»"),
+        ({"FIELDAPP_OWN_LOOK": "x" * 31}, "FIELDAPP_OWN_LOOK debe ser un nombre corto"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda\nCoop"}, "FIELDAPP_OWN_LOOK debe ser un nombre corto"),
+        (
+            {"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_COLOR": "red"},
+            "FIELDAPP_OWN_LOOK_COLOR debe ser un color",
+        ),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "/no/such.png"}, "No se puede leer"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "tetris"}, "No se puede leer"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{small}"}, "un PNG cuadrado de 144 a 1024"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{oblong}"}, "un PNG cuadrado"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{text}"}, "un PNG cuadrado"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{huge}"}, "hasta 256 KB"),
+    ],
+)
+def test_a_broken_own_look_is_refused_at_start(tmp_path, values, message) -> None:
+    files = {"small": square_png(96), "oblong": square_png(512, width=256), "text": b"not a picture" * 10}
+    files["huge"] = square_png(512) + b"\0" * 300_000
+    for name, data in files.items():
+        (tmp_path / f"{name}.png").write_bytes(data)
+    values = {k: v.format(**{n: str(tmp_path / f"{n}.png") for n in files}) for k, v in values.items()}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path / "inst"), **values})
+    assert not (tmp_path / "inst").exists()

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from fieldapp import PROJECT_ROOT
+from fieldapp.config import Config
 from fieldapp.errors import Invalid
 from fieldapp.extensions import db
 from fieldapp.looks import LOOKS
@@ -58,6 +59,16 @@ def shell_data(page: str, name: str) -> str:
 def clima_app(tmp_path: Path):  # type: ignore[no-untyped-def]
     """An app whose configured look is Clima."""
     yield from running_app(make_config(tmp_path, default_look="clima"))
+
+
+@pytest.fixture
+def own_look_app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An app with the organisation's own look ("Agenda Coop", its own picture) as the default."""
+    icon = tmp_path / "agenda.png"
+    icon.write_bytes((PROJECT_ROOT / "static" / "icons" / "clima-512.png").read_bytes())  # any square PNG
+    environ = {"FIELDAPP_INSTANCE": str(tmp_path / "i"), "FIELDAPP_OWN_LOOK": "Agenda Coop"}
+    own = Config.from_env({**environ, "FIELDAPP_OWN_LOOK_COLOR": "#2a9d8f", "FIELDAPP_OWN_LOOK_ICON": str(icon)})
+    yield from running_app(make_config(tmp_path, default_look="propia", own_look=own.own_look))
 
 
 # ---------------------------------------------------------------- manifests, icons and the shell
@@ -265,3 +276,55 @@ def test_the_command_line_issues_a_code_with_a_look(runner, app, org: Org, clien
             select(AuditEvent.detail).where(AuditEvent.action == "enrollment_code_issued").order_by(AuditEvent.id)
         ).all()
     assert json.loads(issued[-1])["look"] == "calculadora"  # the refused one recorded nothing
+
+
+# ---------------------------------------------------------------- the organisation's own look
+
+
+def test_the_organisations_own_look_is_served_cached_and_offered(own_look_app) -> None:
+    client = own_look_app.test_client()
+    picture = (PROJECT_ROOT / "static" / "icons" / "clima-512.png").read_bytes()
+    for lang in ("es", "en"):  # its name is the organisation's, in every language
+        manifest = client.get(f"/looks/propia.webmanifest?lang={lang}", headers={"Accept-Language": lang}).json
+        assert manifest["name"] == manifest["short_name"] == "Agenda Coop" and manifest["theme_color"] == "#2a9d8f"
+        assert manifest["icons"] == [
+            {"src": "/looks/propia.png", "sizes": "512x512", "type": "image/png", "purpose": "any"}
+        ]
+    assert client.get("/manifest.webmanifest").json["name"] == "Agenda Coop"  # the default here
+    with client.get("/looks/propia.png") as answer:
+        assert answer.status_code == 200 and answer.mimetype == "image/png" and answer.data == picture
+    assert_problem(client.get("/looks/notas.png"), 404)  # shipped looks' pictures are static files
+    page = client.get("/").get_data(as_text=True)
+    assert "<title>Agenda Coop</title>" in page and 'data-look="propia"' in page
+    assert json.loads(shell_data(page, "data-looks"))["propia"]["icon"] == "/looks/propia.png"
+    source = client.get("/sw.js").get_data(as_text=True)
+    precached = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", source).group(1))
+    assert {"/looks/propia.webmanifest", "/looks/propia.png"} <= set(precached)
+
+
+def test_a_changed_own_look_updates_the_phones_cache(tmp_path) -> None:
+    def version(**overrides) -> str:  # type: ignore[no-untyped-def]
+        environ = {"FIELDAPP_INSTANCE": str(tmp_path / "i"), "FIELDAPP_OWN_LOOK": "Agenda", **overrides}
+        own = Config.from_env(environ).own_look
+        for application in running_app(make_config(tmp_path / str(len(overrides)), own_look=own)):
+            source = application.test_client().get("/sw.js").get_data(as_text=True)
+            return re.search(r'const VERSION = "(\w+)";', source).group(1)
+        raise AssertionError
+
+    for n in range(4):
+        (tmp_path / str(n)).mkdir()
+    assert len({version(), version(FIELDAPP_OWN_LOOK_COLOR="#000000"), version(FIELDAPP_OWN_LOOK_ICON="clima")}) == 3
+
+
+def test_codes_and_phones_take_the_own_look(own_look_app) -> None:
+    with own_look_app.app_context():
+        team = teams.create_team(db.session, "Loreto 2")
+        with pytest.raises(Invalid):
+            enrollment.issue_code(db.session, team, look="propia")  # only where the organisation set one
+        offered = {**LOOKS, "propia": own_look_app.config["FIELDAPP"].own_look}
+        code = enrollment.issue_code(db.session, team, look="propia", offered=offered)
+        db.session.commit()
+    client = own_look_app.test_client()
+    assert client.post("/api/v1/enroll", json={"code": code}).json["look"] == "propia"
+    result = own_look_app.test_cli_runner().invoke(args=["devices", "code", "--team", "Loreto 2", "--look", "propia"])
+    assert result.exit_code == 0, result.output

@@ -15,7 +15,7 @@ from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import language_entries
 from ..inputs import has_lone_surrogate
-from ..looks import look_or_default
+from ..looks import look_or_default, offered_looks
 from ..services import audit, devices, enrollment, forms, keys, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
@@ -55,7 +55,8 @@ def enroll():  # type: ignore[no-untyped-def]
     enrollment_id = enrollment.check_enrollment_id(body.get("enrollment_id"))
     with writing(db.session):
         device, token = enrollment.enroll(db.session, code, enrollment_id)
-        team, look = device.team.name, look_or_default(device.look, _config().default_look).id
+        offered = offered_looks(_config().own_look)
+        team, look = device.team.name, look_or_default(device.look, _config().default_look, offered).id
         audit.record(db.session, "phone", "enrollment", team=team, device=device.id)
     return jsonify(device_token=token, team=team, look=look), 201
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from ..database import writing
 from ..extensions import db
+from ..looks import offered_looks
 from ..services import audit, devices, enrollment, teams
 from .shared import domain_command, settings
 
@@ -22,7 +23,9 @@ def devices_group() -> None:
 @click.option("--uses", default=1, show_default=True, type=int, help="Cuántos teléfonos pueden usarlo.")
 @click.option("--ttl", "ttl_hours", default=None, type=int, help="Horas de validez (24 por defecto).")
 @click.option(
-    "--look", default=None, help="Aspecto del teléfono: notas, clima o calculadora (por defecto, FIELDAPP_LOOK)."
+    "--look",
+    default=None,
+    help="Aspecto del teléfono: notas, clima, calculadora o propia (FIELDAPP_OWN_LOOK); por defecto, FIELDAPP_LOOK.",
 )
 @domain_command
 def devices_code(team_name: str, uses: int, ttl_hours: int | None, look: str | None) -> None:
@@ -30,7 +33,8 @@ def devices_code(team_name: str, uses: int, ttl_hours: int | None, look: str | N
     hours = ttl_hours or settings().enroll_code_ttl_hours
     with writing(db.session):
         team = teams.find_team(db.session, team_name)
-        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours, look=look)
+        offered = offered_looks(settings().own_look)
+        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours, look=look, offered=offered)
         audit.record(db.session, "cli", "enrollment_code_issued", team=team.name, uses=uses, hours=hours, look=look)
         team_label = team.name
     click.echo(

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from ..config import Config
 from ..database import writing
 from ..extensions import db
-from ..looks import look_or_default, shell_looks
+from ..looks import look_or_default, offered_looks, shell_looks
 from ..models import Role, User
 from ..services import audit, devices, enrollment, teams
 from . import bp
@@ -40,7 +40,7 @@ def teams_page(user: User):  # type: ignore[no-untyped-def]
         user=user,
         teams=all_teams,
         by_team=by_team,
-        looks=shell_looks(gettext),
+        looks=shell_looks(gettext, offered_looks(config.own_look)),
         default_look=config.default_look,
     )
 
@@ -63,7 +63,8 @@ def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
     look = request.form.get("look") or None
     with writing(db.session):
         team = teams.find_team_by_id(db.session, team_id)
-        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours, look=look)
+        offered = offered_looks(config.own_look)
+        code = enrollment.issue_code(db.session, team, uses=uses, ttl_hours=hours, look=look, offered=offered)
         audit.record(
             db.session, user.username, "enrollment_code_issued", team=team.name, uses=uses, hours=hours, look=look
         )
@@ -75,7 +76,7 @@ def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
         qr=qr_svg(code),
         uses=uses,
         hours=hours,
-        look_name=gettext(look_or_default(look, config.default_look).name),
+        look_name=look_or_default(look, config.default_look, offered).label(gettext),
     )
 
 

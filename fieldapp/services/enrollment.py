@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..crypto import token_digest
 from ..errors import N_, Forbidden, Invalid
-from ..looks import check_look
+from ..looks import LOOKS, Look, check_look
 from ..models import Device, EnrollmentCode, Team, utcnow
 
 # Crockford's base32: no I, L, O or U, so a code read aloud or typed on a phone is hard to get wrong.
@@ -31,10 +32,17 @@ def format_code(code: str) -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
-def issue_code(session: Session, team: Team, uses: int = 1, ttl_hours: int = 24, look: str | None = None) -> str:
-    """A new enrollment code for `team`, whose phones take `look` (None: the configured default); only its
-    digest is stored, so it is shown once."""
-    check_look(look)
+def issue_code(
+    session: Session,
+    team: Team,
+    uses: int = 1,
+    ttl_hours: int = 24,
+    look: str | None = None,
+    offered: Mapping[str, Look] = LOOKS,
+) -> str:
+    """A new enrollment code for `team`, whose phones take `look` (None: the configured default), one of
+    `offered`; only its digest is stored, so it is shown once."""
+    check_look(look, offered)
     if not 1 <= uses <= MAX_CODE_USES:
         raise Invalid(N_("Un código sirve entre 1 y %(max)s veces."), max=MAX_CODE_USES)
     if not 1 <= ttl_hours <= MAX_CODE_TTL_HOURS:

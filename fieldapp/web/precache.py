@@ -17,10 +17,8 @@ from flask import Flask
 
 from .. import i18n
 from ..i18n import catalogs
-from ..looks import LOOKS
+from ..looks import offered_looks
 
-# Served by views rather than from static/: the shell page and the manifests, the default's and each look's.
-SHELL_URLS = ("/", "/manifest.webmanifest", *(look.manifest for look in LOOKS.values()))
 STATIC_KINDS = ("js", "css", "icons")
 NOT_FOR_THE_PHONE = (".md",)  # notes for people beside the files (the icons' licence)
 # Kept sealed by the worker, checked against these files' digests, never in Cache Storage or the HTTP cache.
@@ -46,9 +44,17 @@ def precached_files(app: Flask) -> tuple[tuple[str, str], ...]:
     return _static_files(app.static_folder or "")
 
 
+def shell_urls(app: Flask) -> list[str]:
+    """Served by views rather than from static/: the shell page, the manifests (the default's and each look's)
+    and the organisation's own picture."""
+    looks = offered_looks(app.config["FIELDAPP"].own_look).values()
+    own_icons = [look.own_icon for look in looks if look.icon_png is not None]
+    return ["/", "/manifest.webmanifest", *(look.manifest for look in looks), *own_icons]
+
+
 def precache_urls(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> list[str]:
     listed = files if files is not None else precached_files(app)
-    return list(SHELL_URLS) + [url for url, _ in listed if url not in SEALED_SCREENS]
+    return shell_urls(app) + [url for url, _ in listed if url not in SEALED_SCREENS]
 
 
 def sealed_screens(app: Flask, files: tuple[tuple[str, str], ...] | None = None) -> dict[str, str]:
@@ -65,7 +71,7 @@ def _view_inputs(app: Flask) -> bytes:
     with app.app_context():
         directory = i18n.translations_dir()
         listed = {
-            "looks": [dataclasses.asdict(look) for look in LOOKS.values()],
+            "looks": [look.fingerprint() for look in offered_looks(app.config["FIELDAPP"].own_look).values()],
             "default_look": app.config["FIELDAPP"].default_look,
             "languages": [dataclasses.asdict(entry) for entry in i18n.language_entries()],
         }

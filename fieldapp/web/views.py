@@ -8,13 +8,17 @@ from flask_babel import gettext
 from .. import i18n
 from ..errors import N_, NotFound
 from ..i18n import catalogs
-from ..looks import LOOKS, Look, shell_looks
+from ..looks import Look, offered_looks, shell_looks
 from . import bp
 from .precache import service_worker_source
 
 
+def _offered() -> dict[str, Look]:
+    return offered_looks(current_app.config["FIELDAPP"].own_look)
+
+
 def _default_look() -> Look:
-    return LOOKS[current_app.config["FIELDAPP"].default_look]
+    return _offered()[current_app.config["FIELDAPP"].default_look]
 
 
 @bp.get("/")
@@ -23,7 +27,7 @@ def shell():  # type: ignore[no-untyped-def]
     languages = [{"code": e.code, "name": e.name, "direction": e.direction} for e in i18n.language_entries()]
     look = _default_look()
     return render_template(
-        "app.html", languages=languages, looks=shell_looks(gettext), look=look, name=gettext(look.name)
+        "app.html", languages=languages, looks=shell_looks(gettext, _offered()), look=look, name=look.label(gettext)
     )
 
 
@@ -36,7 +40,7 @@ def service_worker() -> Response:
 
 
 def _manifest(look: Look) -> Response:
-    body = render_template("manifest.webmanifest", look=look, name=gettext(look.name), lang=i18n.ui_language())
+    body = render_template("manifest.webmanifest", look=look, name=look.label(gettext), lang=i18n.ui_language())
     return Response(body, mimetype="application/manifest+json")
 
 
@@ -48,10 +52,19 @@ def manifest() -> Response:
 @bp.get("/looks/<look_id>.webmanifest")
 def look_manifest(look_id: str) -> Response:
     """One look's manifest: the page links a phone's own look here, so that it installs under that look."""
-    look = LOOKS.get(look_id)
+    look = _offered().get(look_id)
     if look is None:
         raise NotFound(N_("Ese aspecto no existe."))
     return _manifest(look)
+
+
+@bp.get("/looks/<look_id>.png")
+def look_icon(look_id: str) -> Response:
+    """The organisation's own picture, checked when the server started (config.py)."""
+    look = _offered().get(look_id)
+    if look is None or look.icon_png is None:
+        raise NotFound(N_("Ese aspecto no existe."))
+    return Response(look.icon_png, mimetype="image/png")
 
 
 @bp.get("/i18n/<code>.json")
