@@ -145,8 +145,15 @@ def choose_pin(page: Page, pin: str = PIN) -> None:
 
 
 def open_app(page: Page, pin: str = PIN) -> None:
-    """The app as a worker opens it, after a reload or a new page: the lock first, then the PIN."""
-    page.wait_for_selector("#pin")
+    """The app as a worker opens it, after a reload or a new page: the lock first, then the PIN (on the
+    calculator look, typed as a number, then "=")."""
+    page.wait_for_selector("#pin, .pad.calculator")
+    if page.is_visible(".pad.calculator"):
+        for digit in pin:
+            page.click(f".pad.calculator button:text-is('{digit}')")
+        page.click(".pad.calculator button:text-is('=')")
+        page.wait_for_selector(".pad.calculator", state="detached", timeout=15000)
+        return
     page.fill("#pin", pin)
     page.click("form.pin-form button.primary")
     page.wait_for_selector("#pin", state="detached", timeout=15000)

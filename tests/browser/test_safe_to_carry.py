@@ -132,9 +132,9 @@ def test_a_seized_phone_names_neither_the_team_nor_the_form_nor_its_purpose(page
     wait_until(page, "async () => (await (await import('/static/js/db.js')).draftEntries()).length === 1")
     page.wait_for_timeout(800)
     page.click("[data-quick-exit]")
-    page.wait_for_selector("#pin")
+    page.wait_for_selector(".pad.calculator")  # the calculator look's lock is a calculator
     page.reload()  # as the phone is found: opened afresh, locked
-    page.wait_for_selector("#pin")
+    page.wait_for_selector(".pad.calculator")
 
     seized = page.evaluate(SEIZED_PHONE)
     with live_server.app.app_context():  # a language's name says nothing of the form (the picker lists them)
@@ -457,3 +457,34 @@ def test_the_screens_that_tell_its_purpose_open_offline_only_with_the_pin_even_a
     page.wait_for_selector("h1:text('Informes')")
     page.click("text=Nuevo informe")  # report.js, sealed too, came with it
     page.wait_for_selector("#f-notes")
+
+
+def test_the_calculator_look_locks_as_a_calculator_that_works(page, live_server) -> None:
+    enrol(page, live_server, look="calculadora")
+    page.click("[data-quick-exit]")
+    page.wait_for_selector(".pad.calculator")
+    assert page.title() == "Calculadora" and "PIN" not in page.inner_text("body")
+
+    def press(keys: str) -> str:
+        for key in keys:
+            page.click(f".pad.calculator button:text-is('{key}')")
+        return page.inner_text("output.display")
+
+    assert press("12+3×4=") == "24"  # × before +
+    assert press("C7÷2−.5=") == "3"
+    assert press("C5÷0=") == "Error"
+    assert press("C111111=") == "111111"  # a wrong PIN is just a number
+    failures = "async () => ((await (await import('/static/js/db.js')).getSetting('pinFailures')) || {}).count || 0"
+    wait_until(page, f"async () => (await ({failures})()) === 1")  # and it counts
+    results = Axe().run(page)
+    assert [v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")] == []
+    clear = page.locator(".pad.calculator button:text-is('C')")  # held: the PIN screen, for a passphrase
+    box = clear.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.wait_for_selector("#pin", timeout=5000)
+    page.mouse.up()
+    assert page.is_visible("text=Olvidé el PIN")
+    page.reload()
+    open_app(page)  # the PIN, then "="
+    page.wait_for_selector("h1:text('Informes')")

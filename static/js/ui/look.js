@@ -13,6 +13,11 @@ function looks() {
 }
 
 let current = null;
+let currentId = null;
+
+export function lookId() {
+  return currentId;
+}
 
 export function lookName() {
   return (current && current.name) || document.title;
@@ -27,7 +32,8 @@ function setLink(rel, href) {
 export async function applyLook(id = null) {
   const all = looks();
   const chosen = id && all[id] ? id : (await db.getSetting("look")) || root.dataset.look;
-  current = all[chosen] || all[root.dataset.look] || null;
+  currentId = all[chosen] ? chosen : all[root.dataset.look] ? root.dataset.look : null;
+  current = currentId ? all[currentId] : null;
   if (id && all[id]) await db.setSetting("look", id);
   if (!current) return;
   document.title = current.name;
