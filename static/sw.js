@@ -4,8 +4,9 @@
 import * as api from "/static/js/api.js";
 import * as db from "/static/js/db.js";
 import { wipeExpiredDrafts } from "/static/js/drafts.js";
-import { outboxStore, seal } from "/static/js/kept.js";
+import { outboxStore } from "/static/js/kept.js";
 import { phonePublicKey } from "/static/js/lock.js";
+import { sealToPhone } from "/static/js/vault.js";
 import { createOutbox, localDate } from "/static/js/outbox.js";
 
 const VERSION = "__FIELDAPP_VERSION__";
@@ -35,8 +36,9 @@ async function hex(bytes) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// This version's screens sealed to the phone's key, fetched (never into the HTTP cache) and checked against
-// their digests. False before the phone has a key: the page asks again once the PIN made one.
+// This version's screens sealed to the phone's key, fetched from the server and checked against their
+// digests. The server sends them no-store; "reload" also replaces a copy an earlier version left in the
+// browser's cache. False before the phone has a key: the page asks again once the PIN made one.
 async function sealScreens() {
   const pub = await phonePublicKey();
   if (!pub) return false;
@@ -49,7 +51,7 @@ async function sealScreens() {
     if (!response.ok || (await hex(bytes)) !== digest) throw new Error(`${url}: not this version's`);
     files[url] = new TextDecoder().decode(bytes);
   }
-  await db.setSetting(SCREENS, { to: pub, sealed: await seal(SCREENS, files) });
+  await db.setSetting(SCREENS, { to: pub, sealed: await sealToPhone(pub, SCREENS, files) });
   return true;
 }
 
@@ -73,8 +75,11 @@ async function sealedScreen(event, path) {
   if (files && typeof files[path] === "string") {
     return new Response(files[path], { headers: { "Content-Type": "text/javascript; charset=utf-8" } });
   }
-  // Before the PIN (enrolling, so online), or sealed to an earlier key (a new enrolment): from the server.
-  return fetch(path, { cache: "reload" });
+  // Before the PIN (enrolling, so online), or sealed to an earlier key (a new enrolment): from the server,
+  // and sealed anew for the next time if the phone has a key by now.
+  const response = await fetch(path, { cache: "reload" });
+  if (response.ok) event.waitUntil(sealScreens().catch(() => false));
+  return response;
 }
 
 self.addEventListener("activate", (event) => {
@@ -90,7 +95,8 @@ self.addEventListener("activate", (event) => {
 });
 
 self.addEventListener("message", (event) => {
-  if (event.data === "take-over") self.skipWaiting();
+  // Sealed first: once this version takes over, the one before and its sealed copy are gone.
+  if (event.data === "take-over") event.waitUntil(sealScreens().catch(() => false).then(() => self.skipWaiting()));
   if (event.data === "seal-screens" && event.ports[0]) {
     const answer = event.ports[0];
     event.waitUntil(sealScreens().then((sealed) => answer.postMessage(sealed), () => answer.postMessage(false)));

@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from fieldapp.config import Config, ConfigError
+from fieldapp.looks import offered_looks, shell_looks
 
 
 def test_embedded_default_needs_nothing(tmp_path) -> None:
@@ -106,14 +107,17 @@ def test_a_phone_setting_out_of_range_is_refused_by_name(tmp_path, name, value, 
     assert not (tmp_path / "inst").exists()  # refused before anything was written
 
 
-def square_png(side: int, width: int | None = None) -> bytes:
-    """A PNG header of that size (browsers and the server read no further to check it)."""
+def square_png(side: int, width: int | None = None, whole: bool = True) -> bytes:
+    """A grey PNG of that size; `whole=False`: its header alone."""
     import struct
     import zlib
 
-    ihdr = struct.pack(">IIBBBBB", width or side, side, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width or side, side, 8, 0, 0, 0, 0))
+    pixels = zlib.compress((b"\0" + b"\x80" * (width or side)) * side)
+    return header + (chunk(b"IDAT", pixels) + chunk(b"IEND", b"") if whole else b"")
 
 
 def test_the_organisations_own_look_from_the_environment(tmp_path) -> None:
@@ -131,6 +135,9 @@ def test_the_organisations_own_look_from_the_environment(tmp_path) -> None:
     assert own.icons == [{"src": "/looks/propia.png", "sizes": "256x256", "purpose": "any"}]
     plain = Config.from_env({**environ, "FIELDAPP_OWN_LOOK_ICON": "clima"}).own_look
     assert plain.icon_png is None and plain.icon_192 == "/static/icons/clima-192.png"
+    counting = Config.from_env({**environ, "FIELDAPP_OWN_LOOK_ICON": "calculadora"}).own_look
+    listed = shell_looks(str, offered_looks(counting))
+    assert listed["propia"]["calculator"] and not shell_looks(str, offered_looks(plain))["propia"]["calculator"]
     assert Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path / "j")}).own_look is None
 
 
@@ -149,12 +156,17 @@ def test_the_organisations_own_look_from_the_environment(tmp_path) -> None:
         ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{small}"}, "un PNG cuadrado de 144 a 1024"),
         ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{oblong}"}, "un PNG cuadrado"),
         ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{text}"}, "un PNG cuadrado"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{header}"}, "un PNG cuadrado"),
+        ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{broken}"}, "un PNG cuadrado"),
         ({"FIELDAPP_OWN_LOOK": "Agenda", "FIELDAPP_OWN_LOOK_ICON": "{huge}"}, "hasta 256 KB"),
     ],
 )
 def test_a_broken_own_look_is_refused_at_start(tmp_path, values, message) -> None:
     files = {"small": square_png(96), "oblong": square_png(512, width=256), "text": b"not a picture" * 10}
     files["huge"] = square_png(512) + b"\0" * 300_000
+    files["header"] = square_png(256, whole=False)
+    whole = square_png(256)
+    files["broken"] = whole[:40] + bytes([whole[40] ^ 1]) + whole[41:]  # one bit off: its checksum fails
     for name, data in files.items():
         (tmp_path / f"{name}.png").write_bytes(data)
     values = {k: v.format(**{n: str(tmp_path / f"{n}.png") for n in files}) for k, v in values.items()}

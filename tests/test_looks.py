@@ -161,6 +161,7 @@ def test_the_shell_wears_the_default_look_and_lists_them_all(client) -> None:
             "background_color": look.background_color,
             "manifest": f"/looks/{look_id}.webmanifest",
             "icon": f"/static/icons/{look_id}-192.png",
+            "calculator": look_id == "calculadora",
         }
         for look_id, look in LOOKS.items()
     }
@@ -296,7 +297,8 @@ def test_the_organisations_own_look_is_served_cached_and_offered(own_look_app) -
     assert_problem(client.get("/looks/notas.png"), 404)  # shipped looks' pictures are static files
     page = client.get("/").get_data(as_text=True)
     assert "<title>Agenda Coop</title>" in page and 'data-look="propia"' in page
-    assert json.loads(shell_data(page, "data-looks"))["propia"]["icon"] == "/looks/propia.png"
+    own = json.loads(shell_data(page, "data-looks"))["propia"]
+    assert own["icon"] == "/looks/propia.png" and own["calculator"] is False
     source = client.get("/sw.js").get_data(as_text=True)
     precached = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", source).group(1))
     assert {"/looks/propia.webmanifest", "/looks/propia.png"} <= set(precached)

@@ -488,3 +488,37 @@ def test_the_calculator_look_locks_as_a_calculator_that_works(page, live_server)
     page.reload()
     open_app(page)  # the PIN, then "="
     page.wait_for_selector("h1:text('Informes')")
+
+
+def test_a_new_version_installed_while_the_phone_had_no_key_opens_offline_after_it_takes_over(
+    page, context, live_server, monkeypatch
+) -> None:
+    from fieldapp.web import precache
+
+    enrol(page, live_server)
+    wait_for_service_worker(page)
+    page.click("[data-quick-exit]")
+    page.click("text=Olvidé el PIN")
+    page.click("text=Borrar y empezar de nuevo")  # no phone key now
+    page.wait_for_selector("text=Nada por aquí todavía.")
+    monkeypatch.setattr(precache, "version", lambda app, files=None: "nueva-version")
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    page.wait_for_function("navigator.serviceWorker.getRegistration().then((r) => r.waiting !== null)")
+    page.click("text=Ajustes")
+    page.fill("#code", live_server.enrollment_code())
+    page.click("text=Conectar este teléfono")
+    choose_pin(page)
+    page.wait_for_selector("h1:text('Informes')")
+    sealed_for_the_new_one = """async () => {
+      const entry = await (await import('/static/js/db.js')).getSetting('screens-nueva-version');
+      const lock = await (await import('/static/js/db.js')).getSetting('lock');
+      return Boolean(entry && lock && entry.to.join() === lock.phone.pub.join());
+    }"""
+    wait_until(page, sealed_for_the_new_one)  # the waiting version sealed its screens to the new key too
+    context.set_offline(True)
+    page.click("text=Actualizar")  # it takes over offline
+    page.wait_for_function("() => caches.keys().then((k) => k.join() === 'shell-nueva-version')")
+    open_app(page)
+    page.wait_for_selector("h1:text('Informes')")
+    page.click("text=Nuevo informe")
+    page.wait_for_selector("#f-notes")

@@ -117,7 +117,10 @@ async function enroll(code) {
   // At base, connected: every language is fetched now (a few seconds at most), to switch between them offline.
   await Promise.race([prefetchCatalogs().catch(() => null), new Promise((resolve) => setTimeout(resolve, 15000))]);
   // A phone connected again after a revocation keeps its PIN (and the drafts sealed under it).
-  if (openKey()) await homeScreen();
+  if (openKey()) {
+    await sealScreens(); // the key may be new since the worker sealed them (a duress PIN's empty app)
+    await homeScreen();
+  }
   else pinSetupScreen(async () => {
     await kept.flush(); // the team, the bootstrap and the catalog, held in memory until now
     await sealScreens(); // the phone has its key now: from here on it works offline

@@ -6,7 +6,7 @@ import { t } from "../i18n.js";
 import * as lock from "../lock.js";
 import { askToConfirm } from "./confirm.js";
 import { el } from "./el.js";
-import { lookId, lookName } from "./look.js";
+import { locksAsCalculator, lookName } from "./look.js";
 import { show } from "./screen.js";
 
 // The msgids the locked screens use: their translations are the only words kept in the clear.
@@ -67,7 +67,7 @@ function pinPad(input, open) {
 // The screen a locked phone shows, under its look; `next` runs once the PIN opened the keys, `wiped` after a
 // wipe, `duress` after the duress PIN (the caller shows the empty app).
 export async function lockScreen(next, wiped, duress = wiped, { message = "" } = {}) {
-  if (lookId() === "calculadora" && !message) return calculatorScreen(next, wiped, duress);
+  if (locksAsCalculator() && !message) return calculatorScreen(next, wiped, duress);
   return pinScreen(next, wiped, duress, { message });
 }
 

@@ -15,8 +15,9 @@ function looks() {
 let current = null;
 let currentId = null;
 
-export function lookId() {
-  return currentId;
+// A calculator's look (the shipped one, or the organisation's with its picture) locks as a calculator.
+export function locksAsCalculator() {
+  return Boolean(current && current.calculator);
 }
 
 export function lookName() {

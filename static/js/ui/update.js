@@ -22,13 +22,7 @@ function answerTheWorker() {
   navigator.serviceWorker.startMessages();
 }
 
-// The phone has its key now (the PIN is set): the worker seals this version's screens, so that they open
-// offline. True once they are; false if it could not (offline, or no worker yet), to be asked again.
-export async function sealScreens() {
-  if (!("serviceWorker" in navigator)) return false;
-  const ready = navigator.serviceWorker.getRegistration().then((registration) => registration && navigator.serviceWorker.ready);
-  const registration = await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, SEALING_MS))]);
-  if (!registration || !registration.active) return false;
+function askToSeal(worker) {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     const timer = setTimeout(() => resolve(false), SEALING_MS);
@@ -36,8 +30,21 @@ export async function sealScreens() {
       clearTimeout(timer);
       resolve(event.data === true);
     };
-    registration.active.postMessage("seal-screens", [channel.port2]);
+    worker.postMessage("seal-screens", [channel.port2]);
   });
+}
+
+// The phone has its key now (the PIN is set): the workers seal their version's screens, so that they open
+// offline, the one in charge and any new one waiting to take over (it may do so offline). True once the one
+// in charge has; false if it could not (offline, or no worker yet), to be asked again.
+export async function sealScreens() {
+  if (!("serviceWorker" in navigator)) return false;
+  const ready = navigator.serviceWorker.getRegistration().then((registration) => registration && navigator.serviceWorker.ready);
+  const registration = await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, SEALING_MS))]);
+  if (!registration || !registration.active) return false;
+  const next = registration.waiting || registration.installing;
+  if (next) askToSeal(next);
+  return askToSeal(registration.active);
 }
 
 export async function registerServiceWorker() {
