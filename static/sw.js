@@ -1,7 +1,9 @@
 // The service worker: the app shell from a versioned cache, so the app works offline after one visit,
 // and Background Sync, so queued reports go out even with the app closed (where the browser has it).
 // The version and the list are filled in by the server from a hash of exactly what is cached.
+import { ask } from "/static/js/ask.js";
 import * as api from "/static/js/api.js";
+import { hex, sha256 } from "/static/js/crypto.js";
 import * as db from "/static/js/db.js";
 import { wipeExpiredDrafts } from "/static/js/drafts.js";
 import { outboxStore } from "/static/js/kept.js";
@@ -31,11 +33,6 @@ self.addEventListener("install", (event) => {
 
 const sameBytes = (a, b) => a && b && a.length === b.length && a.every((byte, i) => byte === b[i]);
 
-async function hex(bytes) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 // This version's screens sealed to the phone's key, fetched from the server and checked against their
 // digests. The server sends them no-store; "reload" also replaces a copy an earlier version left in the
 // browser's cache. False before the phone has a key: the page asks again once the PIN made one.
@@ -48,30 +45,18 @@ async function sealScreens() {
   for (const [url, digest] of Object.entries(SEALED_SCREENS)) {
     const response = await fetch(url, { cache: "reload" });
     const bytes = await response.arrayBuffer();
-    if (!response.ok || (await hex(bytes)) !== digest) throw new Error(`${url}: not this version's`);
+    if (!response.ok || hex(await sha256(bytes)) !== digest) throw new Error(`${url}: not this version's`);
     files[url] = new TextDecoder().decode(bytes);
   }
   await db.setSetting(SCREENS, { to: pub, sealed: await sealToPhone(pub, SCREENS, files) });
   return true;
 }
 
-// The page opens what is sealed (its keys are there once unlocked); no answer in time is none.
-function askPage(client, question) {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    const timer = setTimeout(() => resolve(null), 10000);
-    channel.port1.onmessage = (event) => {
-      clearTimeout(timer);
-      resolve(event.data);
-    };
-    client.postMessage(question, [channel.port2]);
-  });
-}
-
 async function sealedScreen(event, path) {
   const stored = await db.getSetting(SCREENS);
   const client = stored && event.clientId ? await self.clients.get(event.clientId) : null;
-  const files = client ? await askPage(client, { open: SCREENS, sealed: stored.sealed }) : null;
+  // The page opens what is sealed (its keys are there once unlocked); no answer in time is none.
+  const files = client ? await ask(client, { open: SCREENS, sealed: stored.sealed }, 10000, null) : null;
   if (files && typeof files[path] === "string") {
     return new Response(files[path], { headers: { "Content-Type": "text/javascript; charset=utf-8" } });
   }

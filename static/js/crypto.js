@@ -36,9 +36,16 @@ function concat(...parts) {
   return out;
 }
 
+export function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}
+
 export async function kidFor(pub) {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", pub));
-  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex((await sha256(pub)).subarray(0, 8));
 }
 
 export async function gzip(bytes) {

@@ -2,6 +2,7 @@
 // rules), kept sealed to the phone's key: no DOM here.
 
 import * as api from "./api.js";
+import { hex, sha256 } from "./crypto.js";
 import * as db from "./db.js";
 import * as kept from "./kept.js";
 import * as lock from "./lock.js";
@@ -39,9 +40,8 @@ export async function refreshBootstrap(token) {
   return "fresh";
 }
 
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const randomHex = () => hex(crypto.getRandomValues(new Uint8Array(16)));
-const digest = async (text) => hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+const digest = async (text) => hex(await sha256(new TextEncoder().encode(text)));
 
 export async function requestBackgroundSync() {
   const registration = await navigator.serviceWorker?.ready;

@@ -1,6 +1,7 @@
 // The page's side of the service worker: a new version offered on the home screen and taken over only
 // between syncs, and the screens it keeps sealed (sealed.js) sealed and opened.
 
+import { ask } from "../ask.js";
 import * as kept from "../kept.js";
 import { rerenderHomeIfShown } from "./sealed.js";
 import { status } from "./screen.js";
@@ -22,17 +23,7 @@ function answerTheWorker() {
   navigator.serviceWorker.startMessages();
 }
 
-function askToSeal(worker) {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    const timer = setTimeout(() => resolve(false), SEALING_MS);
-    channel.port1.onmessage = (event) => {
-      clearTimeout(timer);
-      resolve(event.data === true);
-    };
-    worker.postMessage("seal-screens", [channel.port2]);
-  });
-}
+const askToSeal = (worker) => ask(worker, "seal-screens", SEALING_MS, false).then((sealed) => sealed === true);
 
 // The phone has its key now (the PIN is set): the workers seal their version's screens, so that they open
 // offline, the one in charge and any new one waiting to take over (it may do so offline). True once the one
