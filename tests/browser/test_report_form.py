@@ -126,3 +126,18 @@ def test_notes_show_what_is_left_and_stop_at_the_limit(context, live_server) -> 
     page.fill("#f-notes", "x" * 4100)  # a long paste
     assert len(page.input_value("#f-notes")) == 4000
     assert counter.inner_text() == "Llegó al límite de 4,000 caracteres: no se puede escribir más."
+
+
+def test_a_new_report_opened_right_after_a_save_stays_open(page, live_server) -> None:
+    """A save steps back over the form's history entry; a slow step must not close the next form."""
+    enrol(page, live_server)
+    page.evaluate("() => { const back = history.back.bind(history); history.back = () => setTimeout(back, 600); }")
+    fill_quick_report(page)
+    page.click("text=Guardar y cifrar")
+    page.wait_for_selector("text=Informe guardado y cifrado")
+    page.click("text=Informe rápido")  # before the step back has arrived
+    page.wait_for_selector("#f-department")
+    page.wait_for_timeout(1200)
+    assert page.is_visible("#f-department")  # still the new form
+    page.go_back()  # and Back still leaves it, as before
+    page.wait_for_selector("h1:text('Informes')")

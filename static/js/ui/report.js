@@ -15,9 +15,16 @@ import { homeScreen } from "./home.js";
 import { show, status } from "./screen.js";
 
 let openForm = null; // { hasAnswers(), saving, rid, stop() } while a report form is on screen
+// Closing a form steps back over its history entry; that step arrives later, maybe after the next form
+// opened, and must not close that one.
+let ownStepsBack = 0;
 
 // Back from a form goes home inside the app; a form with answers asks first.
 window.addEventListener("popstate", () => {
+  if (ownStepsBack > 0) {
+    ownStepsBack -= 1;
+    return;
+  }
   if (!openForm) return;
   if (openForm.saving) {
     history.pushState({ screen: "form" }, ""); // a report being sealed and stored is not thrown away halfway
@@ -50,7 +57,10 @@ function closeForm({ viaHistory, draftEnded = false }) {
   }
   openForm = null;
   dismissQuestion();
-  if (viaHistory) history.back(); // the form's own history entry goes; popstate finds no form open
+  if (viaHistory) {
+    ownStepsBack += 1;
+    history.back(); // the form's own history entry goes
+  }
   return homeScreen();
 }
 
