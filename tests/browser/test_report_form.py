@@ -131,13 +131,14 @@ def test_notes_show_what_is_left_and_stop_at_the_limit(context, live_server) -> 
 def test_a_new_report_opened_right_after_a_save_stays_open(page, live_server) -> None:
     """A save steps back over the form's history entry; a slow step must not close the next form."""
     enrol(page, live_server)
-    page.evaluate("() => { const back = history.back.bind(history); history.back = () => setTimeout(back, 600); }")
+    page.evaluate("() => { const back = history.back.bind(history); history.back = () => setTimeout(back, 5000); }")
     fill_quick_report(page)
     page.click("text=Guardar y cifrar")
     page.wait_for_selector("text=Informe guardado y cifrado")
+    wait_for_queued(page, 0)  # the home screen settled (a redraw under a tap moves the button away)
     page.click("text=Informe rápido")  # before the step back has arrived
     page.wait_for_selector("#f-department")
-    page.wait_for_timeout(1200)
+    page.wait_for_timeout(5500)
     assert page.is_visible("#f-department")  # still the new form
     page.go_back()  # and Back still leaves it, as before
     page.wait_for_selector("h1:text('Informes')")
