@@ -22,7 +22,7 @@ from ..looks import offered_looks
 STATIC_KINDS = ("js", "css", "icons")
 NOT_FOR_THE_PHONE = (".md",)  # notes for people beside the files (the icons' licence)
 # Kept sealed by the worker, checked against these files' digests, never in Cache Storage or the HTTP cache.
-SEALED_SCREENS = ("/static/js/ui/home.js", "/static/js/ui/report.js")
+SEALED_SCREENS = ("/static/js/ui/home.js", "/static/js/ui/report.js", "/static/js/ui/attachments.js")
 
 
 @cache

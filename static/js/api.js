@@ -29,12 +29,13 @@ export function uploadTimeoutMs(bytes) {
   return Math.min(UPLOAD_MAX_MS, Math.round(UPLOAD_BASE_MS + (bytes / SLOWEST_LINK_BYTES_PER_S) * 1000));
 }
 
-// `body` is JSON text; `signal` lets the caller give up (the connection came back, the worker pressed "Enviar ahora").
-async function call(method, path, { token, body, timeoutMs = 60000, signal } = {}) {
+// `body` is JSON text unless a `type` says otherwise; `signal` lets the caller give up (the connection came
+// back, the worker pressed "Enviar ahora"). A 204 answers {}.
+async function call(method, path, { token, body, type = "application/json", timeoutMs = 60000, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (language) headers["Accept-Language"] = language === "es" ? "es" : `${language}, es;q=0.5`;
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = type;
   const abort = new AbortController();
   const giveUp = () => abort.abort();
   // The timer and the caller's signal cover the answer's body too: a body held back stalls like no answer.
@@ -54,7 +55,7 @@ async function call(method, path, { token, body, timeoutMs = 60000, signal } = {
       referrerPolicy: "no-referrer",
     });
     try {
-      payload = await response.json();
+      payload = response.status === 204 ? {} : await response.json();
     } catch (error) {
       if (abort.signal.aborted) throw error;
       payload = null; // a proxy's HTML error page, or a body cut off
@@ -82,6 +83,18 @@ export function bootstrap(token) {
 export function postReports(token, envelopes, { signal } = {}) {
   const body = JSON.stringify({ reports: envelopes });
   return call("POST", "/api/v1/reports", { token, body, timeoutMs: uploadTimeoutMs(body.length), signal });
+}
+
+// What the server holds of an attachment: { chunks, received: [i, …] }.
+export function attachmentStatus(token, aid, { signal } = {}) {
+  return call("GET", `/api/v1/attachments/${encodeURIComponent(aid)}`, { token, signal });
+}
+
+// One sealed chunk, as raw bytes; the same chunk again changes nothing on the server.
+export function putChunk(token, aid, index, bytes, { signal } = {}) {
+  const path = `/api/v1/attachments/${encodeURIComponent(aid)}/chunks/${index}`;
+  const timeoutMs = uploadTimeoutMs(bytes.length);
+  return call("PUT", path, { token, body: bytes, type: "application/octet-stream", timeoutMs, signal });
 }
 
 // A language's compiled catalog (msgid -> translation); the phone keeps it sealed for offline use (kept.js).

@@ -20,7 +20,9 @@ import { registerServiceWorker, sealScreens } from "./ui/update.js";
 outbox.events.addEventListener("progress", (event) => {
   status.syncing = true;
   status.stalled = false;
-  status.progress = event.detail;
+  // Reports' envelopes ({ sent, total }) or one part of an attachment ({ part }).
+  if (event.detail.part) status.part = event.detail.part;
+  else status.progress = event.detail;
   rerenderHomeIfShown();
 });
 outbox.events.addEventListener("stalled", () => {
@@ -31,6 +33,7 @@ outbox.events.addEventListener("synced", async (event) => {
   status.syncing = false;
   status.stalled = false;
   status.progress = null;
+  status.part = null;
   status.problem = "";
   status.waiting = "";
   status.sent = event.detail.sent;
@@ -54,6 +57,7 @@ outbox.events.addEventListener("failed", (event) => {
   status.syncing = false;
   status.stalled = false;
   status.progress = null;
+  status.part = null;
   const waiting = WAITING[event.detail.kind];
   status.waiting = waiting ? waiting() : "";
   status.problem = waiting ? "" : event.detail.message;

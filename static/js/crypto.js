@@ -95,9 +95,9 @@ export async function sealReport(docGz, pub, rid, { ephemeralJwk, iv, att } = {}
   return envelope;
 }
 
-// A whole report: encode, compress and seal; a fresh rid unless one is given.
-export async function sealDocument(doc, pub, rid = crypto.randomUUID()) {
-  return sealReport(await encodeDocument(doc), pub, rid);
+// A whole report: encode, compress and seal; a fresh rid unless one is given. `att`: its attachments' list.
+export async function sealDocument(doc, pub, rid = crypto.randomUUID(), att = []) {
+  return sealReport(await encodeDocument(doc), pub, rid, { att });
 }
 
 // Attachment chunk i (PROTOCOL.md §4): iv = 4 zero bytes || i as 8-byte big-endian.

@@ -1,11 +1,16 @@
 // The only module that touches IndexedDB. Each function is one whole transaction: callers seal or fetch
 // before and after, never inside one (a transaction closes when it waits on anything else).
-// Names are neutral: a seized phone's storage lists a "local" database with "queue", "prefs" and "pages".
+// Names are neutral: a seized phone's storage lists a "local" database with "queue", "prefs", "pages", "parts"
+// and "pieces".
 
 const DB_NAME = "local";
 const QUEUE = "queue"; // sealed envelopes waiting for the server
 const PREFS = "prefs"; // settings; the sensitive ones are sealed to the phone's own key (kept.js)
 const PAGES = "pages"; // drafts, sealed under the PIN's data key
+// Attachment chunks sealed for the server (PROTOCOL.md §4), one small record each: Chrome on phones loses
+// large IndexedDB values ("Failed to read large IndexedDB value").
+const PARTS = "parts";
+const PIECES = "pieces"; // a draft's recordings and photos, slice by slice, sealed under the PIN's data key
 
 // Upgrade steps, one per old version, applied in order. A step may add; none may drop a store that can
 // hold unsent reports.
@@ -15,6 +20,11 @@ const UPGRADES = [
     db.createObjectStore(QUEUE, { keyPath: "rid" });
     db.createObjectStore(PREFS);
     db.createObjectStore(PAGES, { keyPath: "id" });
+  },
+  // 1 -> 2
+  (db) => {
+    db.createObjectStore(PARTS, { keyPath: ["aid", "i"] }).createIndex("rid", "rid");
+    db.createObjectStore(PIECES, { keyPath: ["draft", "media", "n"] });
   },
 ];
 
@@ -180,11 +190,28 @@ export function addToOutbox(envelope, note) {
   return run([QUEUE], "readwrite", (tx) => queueEnvelope(tx, envelope, note));
 }
 
-// A saved report and the end of its draft are one transaction: one report, never zero, never two.
-export function addToOutboxFromDraft(envelope, note, draftId) {
-  return run([QUEUE, PAGES], "readwrite", (tx) => {
-    queueEnvelope(tx, envelope, note); // saved already (a double tap): the draft still ends
-    tx.objectStore(PAGES).delete(draftId);
+// Every key of a draft's pieces, or of one of its recordings or photos: [draft, media?, n] in key order.
+function piecesRange(draftId, mediaId) {
+  return mediaId === undefined
+    ? IDBKeyRange.bound([draftId], [draftId, []])
+    : IDBKeyRange.bound([draftId, mediaId], [draftId, mediaId, []]);
+}
+
+// A saved report, its attachments' chunks and the end of its draft are one transaction: one report, never
+// zero, never two, never half its chunks. `parts`: [{ aid, i, c }] sealed for the server.
+export function addToOutboxFromDraft(envelope, note, draftId, parts = []) {
+  return run([QUEUE, PAGES, PARTS, PIECES], "readwrite", (tx) => {
+    const queue = tx.objectStore(QUEUE);
+    return requestValue(queue.getKey(envelope.rid)).then((saved) => {
+      // Saved already (a double tap): its chunks were sealed under the key in its own envelope, and stay.
+      if (saved === undefined) {
+        queueEnvelope(tx, envelope, note);
+        const store = tx.objectStore(PARTS);
+        for (const part of parts) store.put({ aid: part.aid, i: part.i, rid: envelope.rid, c: part.c });
+      }
+      tx.objectStore(PAGES).delete(draftId);
+      tx.objectStore(PIECES).delete(piecesRange(draftId));
+    });
   });
 }
 
@@ -192,11 +219,58 @@ export function outboxEntries() {
   return run([QUEUE], "readonly", (tx) => requestValue(tx.objectStore(QUEUE).getAll()));
 }
 
+// Reports and their chunks go together (delivered, or a refused one removed by the worker).
 export function removeFromOutbox(rids) {
+  return run([QUEUE, PARTS], "readwrite", (tx) => {
+    const store = tx.objectStore(QUEUE);
+    const parts = tx.objectStore(PARTS);
+    for (const rid of rids) {
+      store.delete(rid);
+      requestValue(parts.index("rid").getAllKeys(rid)).then((keys) => keys.forEach((key) => parts.delete(key)));
+    }
+  });
+}
+
+// The server has these envelopes; their attachments' chunks may still be on their way (`sent`).
+export function markSent(rids, sent = true, extra = {}) {
   return run([QUEUE], "readwrite", (tx) => {
     const store = tx.objectStore(QUEUE);
-    for (const rid of rids) store.delete(rid);
+    for (const rid of rids) {
+      requestValue(store.get(rid)).then((entry) => {
+        if (entry) store.put({ ...entry, ...extra, sent });
+      });
+    }
   });
+}
+
+// One chunk sealed for the server: its ciphertext, or undefined when it is gone (the report was delivered).
+export function getPart(aid, i) {
+  return run([PARTS], "readonly", (tx) => requestValue(tx.objectStore(PARTS).get([aid, i]))).then((part) => part && part.c);
+}
+
+// --- a draft's recordings and photos: { draft, media, n, sealed: {iv, ct} } under the data key, slice by slice
+
+export function putPiece(piece) {
+  return run([PIECES], "readwrite", (tx) => {
+    tx.objectStore(PIECES).put(piece);
+  });
+}
+
+export function piecesOf(draftId) {
+  return run([PIECES], "readonly", (tx) => requestValue(tx.objectStore(PIECES).getAll(piecesRange(draftId))));
+}
+
+export function deleteMedia(draftId, mediaId) {
+  return run([PIECES], "readwrite", (tx) => {
+    tx.objectStore(PIECES).delete(piecesRange(draftId, mediaId));
+  });
+}
+
+// The drafts whose pieces are kept (a draft never written, its tab killed while recording, leaves pieces alone).
+export function draftsWithPieces() {
+  return run([PIECES], "readonly", (tx) =>
+    requestValue(tx.objectStore(PIECES).getAllKeys()).then((keys) => [...new Set(keys.map((key) => key[0]))]),
+  );
 }
 
 export function markRejected(rejections) {
@@ -263,17 +337,23 @@ export function draftEntries() {
   return run([PAGES], "readonly", (tx) => requestValue(tx.objectStore(PAGES).getAll()));
 }
 
+// A draft goes with its recordings and photos.
 export function deleteDrafts(ids) {
-  return run([PAGES], "readwrite", (tx) => {
+  return run([PAGES, PIECES], "readwrite", (tx) => {
     const store = tx.objectStore(PAGES);
-    for (const id of ids) store.delete(id);
+    const pieces = tx.objectStore(PIECES);
+    for (const id of ids) {
+      store.delete(id);
+      pieces.delete(piecesRange(id));
+    }
   });
 }
 
 // Drafts and every setting but those named are gone; the sealed outbox stays, so that no report is lost.
 export function wipeSensitive(keptSettings) {
-  return run([PAGES, PREFS], "readwrite", (tx) => {
+  return run([PAGES, PIECES, PREFS], "readwrite", (tx) => {
     tx.objectStore(PAGES).clear();
+    tx.objectStore(PIECES).clear();
     const settings = tx.objectStore(PREFS);
     return requestValue(settings.getAllKeys()).then((keys) => {
       for (const key of keys) if (!keptSettings.includes(key)) settings.delete(key);

@@ -58,8 +58,12 @@ export async function openDrafts(now = Date.now()) {
   return opened.sort((a, b) => b.createdAt - a.createdAt);
 }
 
-// Expired drafts go even while the phone is locked: their expiry is all that is readable of them.
+// Expired drafts go even while the phone is locked: their expiry is all that is readable of them. So do
+// recordings and photos left without a draft (a tab killed before its draft was first written).
 export async function wipeExpiredDrafts(now = Date.now()) {
-  const expired = (await db.draftEntries()).filter((draft) => !(draft.expiresAt > now)).map((draft) => draft.id);
-  if (expired.length) await db.deleteDrafts(expired);
+  const drafts = await db.draftEntries();
+  const expired = drafts.filter((draft) => !(draft.expiresAt > now)).map((draft) => draft.id);
+  const known = new Set(drafts.map((draft) => draft.id));
+  const orphans = (await db.draftsWithPieces()).filter((id) => !known.has(id));
+  if (expired.length || orphans.length) await db.deleteDrafts([...expired, ...orphans]);
 }

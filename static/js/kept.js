@@ -66,6 +66,8 @@ async function openNote(name, sealed) {
 export const outboxStore = {
   outboxEntries: () => db.outboxEntries(),
   removeFromOutbox: (rids) => db.removeFromOutbox(rids),
+  markSent: (rids, sent, extra) => db.markSent(rids, sent, extra),
+  getPart: (aid, i) => db.getPart(aid, i),
   requeueRejected: () => db.requeueRejected(),
   getSetting: (name) => db.getSetting(name),
   async markRejected(rejections) {
@@ -76,12 +78,13 @@ export const outboxStore = {
   noteSync: (date) => keep("lastSync", date),
 };
 
-// A saved report's note (the day it was saved), and the reason a refused one was refused.
-export const savedNote = (rid, savedOn) => seal(`saved|${rid}`, { savedOn });
+// A saved report's note (the day it was saved, and what each attachment is: {aid: "audio" | "photo"}), and
+// the reason a refused one was refused.
+export const savedNote = (rid, savedOn, kinds = {}) => seal(`saved|${rid}`, { savedOn, kinds });
 export async function openEntry(entry) {
   const note = await openNote(`saved|${entry.rid}`, entry.note);
   const error = entry.error && entry.error.epk ? await openNote(`refusal|${entry.rid}`, entry.error) : null;
-  return { ...entry, savedOn: note ? note.savedOn : null, error };
+  return { ...entry, savedOn: note ? note.savedOn : null, kinds: (note && note.kinds) || {}, error };
 }
 
 // Settings sealed by kept.js; earlier versions kept them in the clear.

@@ -7,7 +7,7 @@ import { WrongPin, addPhoneKey, calibrateIterations, createVault, duressMarker, 
 export const MIN_PIN_LENGTH = 6;
 const MARKER_BYTES = 32; // what duressMarker seals: 16 bytes and the 16-byte GCM tag
 // The organisation's rules (bootstrap "phone"), kept in the clear: a locked phone must apply them.
-export const DEFAULT_RULES = { pin_failures: 10, draft_hours: 72, lock_minutes: 2, duress_pin: false };
+export const DEFAULT_RULES = { pin_failures: 10, draft_hours: 72, lock_minutes: 2, duress_pin: false, recording_minutes: 10 };
 // What a wipe keeps: the sealed outbox (in its own store) still syncs with the device token, and the phone
 // still looks like what it was installed as.
 const KEPT_BY_WIPE = ["deviceToken", "wiped", "look", "language", "rules"];
@@ -49,6 +49,7 @@ export async function setRules(phone) {
   if (within(phone.pin_failures, 3, 50)) next.pin_failures = phone.pin_failures;
   if (within(phone.draft_hours, 1, 720)) next.draft_hours = phone.draft_hours;
   if (within(phone.lock_minutes, 0, 60)) next.lock_minutes = phone.lock_minutes;
+  if (within(phone.recording_minutes, 1, 60)) next.recording_minutes = phone.recording_minutes;
   if (typeof phone.duress_pin === "boolean") next.duress_pin = phone.duress_pin;
   if (JSON.stringify(next) !== JSON.stringify(current)) await db.setSetting("rules", next);
 }

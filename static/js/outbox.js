@@ -65,8 +65,8 @@ function failureKind(error, api) {
 }
 
 export function createOutbox({
-  store, // { outboxEntries, removeFromOutbox, markRejected, requeueRejected, getSetting, noteSync }
-  api, // { postReports, ApiError, NetworkError }
+  store, // { outboxEntries, removeFromOutbox, markSent, getPart, markRejected, requeueRejected, getSetting, noteSync }
+  api, // { postReports, attachmentStatus, putChunk, ApiError, NetworkError }
   today = localDate,
   backoffBaseMs = 2000,
   backoffMaxMs = 5 * 60 * 1000,
@@ -112,36 +112,104 @@ export function createOutbox({
     }
   }
 
-  async function sendAll(signal) {
-    const token = await store.getSetting("deviceToken");
-    if (!token || disconnected) return;
-    const queued = (await store.outboxEntries()).filter((e) => e.state === "queued");
-    if (!queued.length) {
-      emit("idle");
-      return;
-    }
+  // Reports whose envelope the server has still wait here for their attachments' chunks.
+  const hasAttachments = (entry) => Array.isArray(entry.envelope.att) && entry.envelope.att.length > 0;
+  const envelopesToSend = (entries) => entries.filter((e) => e.state === "queued" && !e.sent);
+
+  // Every envelope not yet sent, batch by batch; answers how many reports left the outbox and how many
+  // the server did not answer for.
+  async function sendEnvelopes(token, queued, signal, counts) {
     let done = 0;
-    let delivered = 0;
-    let unanswered = 0;
     emit("progress", { sent: done, total: queued.length });
     for (const batch of batchesOf(queued)) {
       if (signal.aborted) throw new api.NetworkError("abandoned");
       const answer = await sendBatch(token, batch, signal);
       const outcome = verdicts(answer, batch);
-      const deliveredRids = outcome.filter((o) => o.verdict === "delivered").map((o) => o.rid);
+      const byRid = new Map(batch.map((entry) => [entry.rid, entry]));
+      const delivered = outcome.filter((o) => o.verdict === "delivered").map((o) => byRid.get(o.rid));
       const rejected = outcome.filter((o) => o.verdict === "rejected").map(({ rid, error }) => ({ rid, error }));
-      await store.removeFromOutbox(deliveredRids);
+      const whole = delivered.filter((entry) => !hasAttachments(entry)).map((entry) => entry.rid);
+      const awaitingChunks = delivered.filter(hasAttachments).map((entry) => entry.rid);
+      await store.removeFromOutbox(whole);
+      if (awaitingChunks.length) await store.markSent(awaitingChunks);
       if (rejected.length) await store.markRejected(rejected);
-      delivered += deliveredRids.length;
-      unanswered += outcome.filter((o) => o.verdict === null).length;
+      counts.delivered += whole.length;
+      counts.unanswered += outcome.filter((o) => o.verdict === null).length;
       done += batch.length;
       emit("progress", { sent: done, total: queued.length });
     }
-    if (unanswered) throw new UnreadableAnswer(`no readable answer for ${unanswered} reports`);
-    await store.noteSync(today());
-    emit("synced", { sent: delivered });
   }
 
+  // The chunks the server lacks, one at a time, asking first what it has (PROTOCOL.md §5): after a cut,
+  // only what did not arrive travels again. Answers "done", "gone" (removed meanwhile) or "refused".
+  async function sendChunks(token, entry, signal, counts) {
+    const attachments = entry.envelope.att;
+    for (const [position, { aid, chunks }] of attachments.entries()) {
+      let answer;
+      try {
+        answer = await api.attachmentStatus(token, aid, { signal });
+      } catch (error) {
+        if (!(error instanceof api.ApiError) || error.status !== 404) throw error;
+        // The server does not know it: its envelope is sent again (a restored server); twice unknown, refused.
+        if (entry.unknownTo) {
+          await store.markRejected([{ rid: entry.rid, error: error.message }]);
+          return "refused";
+        }
+        await store.markSent([entry.rid], false, { unknownTo: true });
+        drainAgain = true;
+        return "refused";
+      }
+      const received = new Set(Array.isArray(answer.received) ? answer.received.filter(Number.isInteger) : []);
+      for (let i = 0; i < chunks; i++) {
+        if (received.has(i)) continue;
+        if (signal.aborted) throw new api.NetworkError("abandoned");
+        // A report saved meanwhile goes first: none waits behind a long recording.
+        const waiting = envelopesToSend(await store.outboxEntries());
+        if (waiting.length) await sendEnvelopes(token, waiting, signal, counts);
+        const bytes = await store.getPart(aid, i);
+        if (!bytes) return "gone";
+        emit("progress", { part: { rid: entry.rid, aid, attachment: position + 1, attachments: attachments.length, index: received.size + 1, chunks } });
+        try {
+          await api.putChunk(token, aid, i, bytes, { signal });
+        } catch (error) {
+          // 409, 413, 415, 422: the server will never take this chunk as it is; kept, and shown as refused.
+          if (error instanceof api.ApiError && error.status < 500 && ![401, 408, 429].includes(error.status)) {
+            await store.markRejected([{ rid: entry.rid, error: error.message }]);
+            return "refused";
+          }
+          throw error;
+        }
+        received.add(i);
+      }
+    }
+    return "done";
+  }
+
+  async function sendAll(signal) {
+    const token = await store.getSetting("deviceToken");
+    if (!token || disconnected) return;
+    const entries = await store.outboxEntries();
+    if (!entries.some((e) => e.state === "queued")) {
+      emit("idle");
+      return;
+    }
+    const counts = { delivered: 0, unanswered: 0 };
+    await sendEnvelopes(token, envelopesToSend(entries), signal, counts);
+    // Then the attachments, report by report, oldest first; a report leaves only once every chunk is in.
+    const tried = new Set(); // the reports whose chunks this drain has dealt with
+    for (;;) {
+      const next = (await store.outboxEntries()).find((e) => e.state === "queued" && e.sent && !tried.has(e.rid));
+      if (!next) break;
+      tried.add(next.rid);
+      if ((await sendChunks(token, next, signal, counts)) === "done") {
+        await store.removeFromOutbox([next.rid]);
+        counts.delivered += 1;
+      }
+    }
+    if (counts.unanswered) throw new UnreadableAnswer(`no readable answer for ${counts.unanswered} reports`);
+    await store.noteSync(today());
+    emit("synced", { sent: counts.delivered });
+  }
   // Send everything queued; one drain at a time (a call during one makes it run once more afterwards).
   function drain() {
     if (draining) {

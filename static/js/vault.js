@@ -98,6 +98,23 @@ export async function openDraft(dataKey, draftId, sealed) {
   return JSON.parse(decoder.decode(plain));
 }
 
+// "fieldapp/piece/1|<draft>|<media>|<n>": a slice of a draft's recording or photo opens only in its place.
+function pieceAad(draftId, mediaId, n) {
+  return encoder.encode(`fieldapp/piece/1|${draftId}|${mediaId}|${n}`);
+}
+
+// Bytes of a draft's recording or photo sealed under the data key, so that none reach storage readable.
+export async function sealPiece(dataKey, draftId, mediaId, n, bytes) {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const additionalData = pieceAad(draftId, mediaId, n);
+  return { iv, ct: new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, dataKey, bytes)) };
+}
+
+export async function openPiece(dataKey, draftId, mediaId, n, sealed) {
+  const additionalData = pieceAad(draftId, mediaId, n);
+  return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.iv, additionalData }, dataKey, sealed.ct));
+}
+
 // Seconds to wait before the next PIN try after `failures` wrong ones: none for the first three, then doubling.
 export function pinDelaySeconds(failures) {
   return failures < 3 ? 0 : Math.min(300, 2 ** (failures - 3) * 5);

@@ -412,7 +412,7 @@ async () => {
     for (const request of await (await caches.open(name)).keys()) names.push(new URL(request.url).pathname);
   }
   const sealed = [];
-  for (const key of ["home.js", "report.js"]) if (names.includes(`/static/js/ui/${key}`)) sealed.push(key);
+  for (const key of ["home.js", "report.js", "attachments.js"]) if (names.includes(`/static/js/ui/${key}`)) sealed.push(key);
   const stored = await new Promise((resolve) => {
     const request = indexedDB.open("local");
     request.onsuccess = () => {
@@ -450,7 +450,7 @@ def test_the_screens_that_tell_its_purpose_open_offline_only_with_the_pin_even_a
     context.set_offline(True)
     page.reload()
     page.wait_for_selector("#pin")  # locked, the worker cannot open them for anyone
-    for path in ("/static/js/ui/home.js", "/static/js/ui/report.js"):
+    for path in ("/static/js/ui/home.js", "/static/js/ui/report.js", "/static/js/ui/attachments.js"):
         answer = page.evaluate("async (p) => { try { return (await fetch(p)).status; } catch { return 0; } }", path)
         assert answer == 0, path  # not from a cache; the network is down
     open_app(page)

@@ -66,9 +66,10 @@ export async function homeScreen(refreshing = false) {
       queued.some((e) => e.savedOn)
         ? el("p", { text: t("Guardado el primero: %(date)s", { date: formatDate(queued.map((e) => e.savedOn).filter(Boolean).sort()[0]) }) })
         : null,
-      status.progress
+      status.progress && !status.part
         ? el("p", { role: "status", text: t("%(sent)s de %(total)s enviados", status.progress) })
         : null,
+      status.part ? partProgress(status.part, entries) : null,
       status.sent && !status.progress
         ? el("p", {
             role: "status",
@@ -142,6 +143,25 @@ export async function homeScreen(refreshing = false) {
   ];
   if (refreshing && shownScreen() !== "home") return;
   show("home", ...items);
+}
+
+// "audio 2 de 4 partes", with a bar: the part on its way now, of one attachment of a report.
+function partProgress(part, entries) {
+  const entry = entries.find((e) => e.rid === part.rid);
+  const kind = entry && entry.kinds ? entry.kinds[part.aid] : null;
+  const params = { part: part.index, parts: part.chunks };
+  const text =
+    kind === "photo"
+      ? t("foto %(part)s de %(parts)s partes", params)
+      : kind === "audio"
+        ? t("audio %(part)s de %(parts)s partes", params)
+        : t("adjunto %(part)s de %(parts)s partes", params);
+  return el(
+    "div",
+    { class: "part-progress", role: "status", "data-testid": "part-progress" },
+    el("p", { text }),
+    el("progress", { max: String(part.chunks), value: String(part.index - 1), "aria-label": text }),
+  );
 }
 
 function localDay(time) {

@@ -1,13 +1,16 @@
 // The report form: answers are kept as a draft sealed under the PIN's key within a second of each change,
 // and saving seals the report to the organisation key and ends the draft in one transaction.
 
+import { sealForServer } from "../attachments.js";
 import { b64uDecode, sealDocument } from "../crypto.js";
 import * as db from "../db.js";
 import { SAVE_DELAY_MS, discardDraft, keepDraft } from "../drafts.js";
 import { t } from "../i18n.js";
 import * as kept from "../kept.js";
+import { openKey } from "../lock.js";
 import { localDate } from "../outbox.js";
 import { outbox, requestBackgroundSync } from "../sync.js";
+import { attachmentsPanel } from "./attachments.js";
 import { askToConfirm, dismissQuestion } from "./confirm.js";
 import { el } from "./el.js";
 import { buildForm, collectAnswers, fillForm, validateForm } from "./form.js";
@@ -52,8 +55,9 @@ async function discardForm() {
 
 function closeForm({ viaHistory, draftEnded = false }) {
   if (openForm) {
-    openForm.stop();
-    if (!draftEnded) discardDraft(openForm.rid);
+    const { rid } = openForm;
+    const settled = openForm.stop(); // a recording under way ends first, so that no slice lands after the discard
+    if (!draftEnded) settled.then(() => discardDraft(rid));
   }
   openForm = null;
   dismissQuestion();
@@ -80,6 +84,7 @@ export async function dropForm() {
   openForm = null;
   dismissQuestion();
   await dropped.flush();
+  await dropped.stop();
 }
 
 // The open form's last change kept now (the app is being hidden: Android may kill it).
@@ -106,7 +111,17 @@ export async function formScreen(quick, resumed = null) {
   const summary = el("p", { class: "error", role: "alert", hidden: true });
   const save = el("button", { type: "submit", class: "primary", text: t("Guardar y cifrar") });
   const discard = el("button", { type: "button", class: "secondary", onclick: discardForm, text: t("Descartar") });
-  form.append(summary, el("div", { class: "actions" }, save, discard));
+  const media = attachmentsPanel({
+    draftId: rid,
+    dataKey: openKey,
+    changed: ({ now }) => {
+      if (!now) return keep();
+      clearTimeout(pending);
+      pending = null;
+      if (openForm === thisForm && !thisForm.saving) write();
+    },
+  });
+  form.append(media.element, summary, el("div", { class: "actions" }, save, discard));
   const untouched = JSON.stringify(collectAnswers(form, definition, quick)); // defaults such as today's date
   if (resumed) fillForm(form, definition, resumed.content.answers, quick);
   let pending = null; // the draft write waiting for the typing to pause
@@ -140,7 +155,7 @@ export async function formScreen(quick, resumed = null) {
     summary.hidden = true;
     await writing;
     try {
-      await saveReport(definition, key, rid, collectAnswers(form, definition, quick));
+      await saveReport(definition, key, rid, collectAnswers(form, definition, quick), await media.media());
     } catch (error) {
       summary.textContent = saveProblem(error);
       summary.hidden = false;
@@ -156,30 +171,44 @@ export async function formScreen(quick, resumed = null) {
   const thisForm = {
     saving: false,
     rid,
-    hasAnswers: () => JSON.stringify(collectAnswers(form, definition, quick)) !== untouched,
-    stop: () => clearTimeout(pending),
-    // The answers are read now, before the caller drops the keys; the sealing may finish after.
+    hasAnswers: () => media.hasMedia() || JSON.stringify(collectAnswers(form, definition, quick)) !== untouched,
+    // Nothing more is written, and nothing decrypted stays reachable; resolves once a recording has ended.
+    stop() {
+      clearTimeout(pending);
+      const settled = media.settle();
+      media.close();
+      media.forget();
+      return settled;
+    },
+    // The answers are read now, before the caller drops the keys; the sealing may finish after. A
+    // recording ends here too (hidden, the browser cuts the microphone): what was said is kept.
     flush() {
-      if (pending === null || thisForm.saving) return writing;
+      const settled = media.settle();
+      if (pending === null || thisForm.saving) return Promise.all([writing, settled]);
       clearTimeout(pending);
       pending = null;
-      return write();
+      return Promise.all([write(), settled]);
     },
   };
   openForm = thisForm;
+  if (resumed) media.load();
   show(quick ? "quick form" : "form", el("h1", { tabindex: "-1", text: quick ? t("Informe rápido") : t("Nuevo informe") }), form);
 }
 
-// Seal first, then store: nothing readable is ever written. One transaction: stored whole or not at all.
-async function saveReport(definition, key, rid, answers) {
+// Seal first, then store: nothing readable is ever written. One transaction: stored whole or not at all, the
+// recordings' and photos' chunks with it.
+async function saveReport(definition, key, rid, answers, media) {
+  const { entries, att, parts } = await sealForServer(media);
   const doc = {
     form: definition.id,
     form_version: definition.version,
     created_at: new Date().toISOString(),
     locale: document.documentElement.lang,
     answers,
-    attachments: [],
+    attachments: entries,
   };
-  const envelope = await sealDocument(doc, b64uDecode(key.pub), rid);
-  await db.addToOutboxFromDraft(envelope, await kept.savedNote(rid, localDate()), rid); // the draft ends in the same transaction
+  const envelope = await sealDocument(doc, b64uDecode(key.pub), rid, att);
+  const kinds = Object.fromEntries(entries.map((entry) => [entry.aid, entry.kind]));
+  // The draft and its pieces end in the same transaction.
+  await db.addToOutboxFromDraft(envelope, await kept.savedNote(rid, localDate(), kinds), rid, parts);
 }

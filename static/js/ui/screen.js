@@ -8,6 +8,7 @@ export const root = document.getElementById("app");
 
 export const status = {
   progress: null, // { sent, total } while a sync runs
+  part: null, // { rid, aid, index, chunks }: the attachment part on its way
   syncing: false,
   problem: "", // why the last sync failed, in words
   waiting: "", // a sync that will be tried again by itself (offline, server busy), in words

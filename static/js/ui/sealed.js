@@ -1,6 +1,6 @@
-// The screens with a worker's reports (home.js, report.js, which import each other): their words tell what
-// the app is for, so the service worker keeps them sealed to the phone's key, and they load only once the
-// PIN has opened it (update.js opens them for the worker). What runs before reaches them through here.
+// The screens with a worker's reports (home.js and report.js, which import each other, and attachments.js):
+// their words tell what the app is for, so the service worker keeps them sealed to the phone's key, and they
+// load only once the PIN has opened it (update.js opens them for the worker). What runs before reaches them through here.
 
 import { t } from "../i18n.js";
 import { el } from "./el.js";

@@ -1,0 +1,140 @@
+// A report's recordings and photos: kept slice by slice with its draft, sealed under the PIN's data key as
+// they are made, and at save sealed for the server (PROTOCOL.md §4) under a key of their own. No DOM.
+
+import { b64uEncode, sealChunks, sha256 } from "./crypto.js";
+import * as db from "./db.js";
+import { openPiece, sealPiece } from "./vault.js";
+
+const HEADER = -1; // the piece that says what a media is; its bytes are numbered from 0
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+export const PIECE_BYTES = 256 * 1024; // a photo is kept in pieces as small as the server's chunks
+
+// Without a data key (none yet, or locked meanwhile) nothing reaches storage: what is recorded stays in memory.
+const unsealed = new Map(); // `${draft}|${media}` -> { header, pieces: Map(n -> bytes) }
+
+function memoryOf(draftId, mediaId) {
+  const name = `${draftId}|${mediaId}`;
+  if (!unsealed.has(name)) unsealed.set(name, { header: null, pieces: new Map() });
+  return unsealed.get(name);
+}
+
+async function keepPiece(key, draftId, mediaId, n, bytes) {
+  if (!key) {
+    const memory = memoryOf(draftId, mediaId);
+    if (n === HEADER) memory.header = bytes;
+    else memory.pieces.set(n, bytes);
+    return;
+  }
+  const sealed = await sealPiece(key, draftId, mediaId, n, bytes);
+  await db.putPiece({ draft: draftId, media: mediaId, n, sealed });
+}
+
+// What a media is: { kind: "audio" | "photo", mime, createdAt, durationMs? }; kept again when it changes.
+export function keepHeader(key, draftId, mediaId, header) {
+  return keepPiece(key, draftId, mediaId, HEADER, encoder.encode(JSON.stringify(header)));
+}
+
+// Slice n of a recording, kept the moment it is made.
+export function keepSlice(key, draftId, mediaId, n, bytes) {
+  return keepPiece(key, draftId, mediaId, n, bytes);
+}
+
+// A whole file (a photo, or a recording chosen from the phone's files), kept in small pieces.
+export async function keepFile(key, draftId, mediaId, header, bytes) {
+  await keepHeader(key, draftId, mediaId, header);
+  for (let n = 0; n * PIECE_BYTES < bytes.length || n === 0; n++) {
+    await keepSlice(key, draftId, mediaId, n, bytes.subarray(n * PIECE_BYTES, (n + 1) * PIECE_BYTES));
+  }
+}
+
+function joined(parts) {
+  const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    whole.set(part, offset);
+    offset += part.length;
+  }
+  return whole;
+}
+
+// A draft's recordings and photos, oldest first: [{ id, kind, mime, createdAt, durationMs, bytes }]. A piece
+// that does not open (sealed under an earlier PIN's key) leaves its media out; a recording cut off mid-way
+// (the tab was killed) keeps every slice it had.
+export async function draftMedia(key, draftId) {
+  const found = new Map();
+  const add = (mediaId) => {
+    if (!found.has(mediaId)) found.set(mediaId, { header: null, pieces: new Map(), broken: false });
+    return found.get(mediaId);
+  };
+  if (key) {
+    for (const piece of await db.piecesOf(draftId)) {
+      const media = add(piece.media);
+      try {
+        const bytes = await openPiece(key, draftId, piece.media, piece.n, piece.sealed);
+        if (piece.n === HEADER) media.header = bytes;
+        else media.pieces.set(piece.n, bytes);
+      } catch {
+        media.broken = true;
+      }
+    }
+  }
+  for (const [name, memory] of unsealed) {
+    const [draft, mediaId] = name.split("|");
+    if (draft !== draftId) continue;
+    const media = add(mediaId);
+    if (memory.header) media.header = memory.header;
+    for (const [n, bytes] of memory.pieces) media.pieces.set(n, bytes);
+  }
+  const list = [];
+  for (const [id, media] of found) {
+    if (media.broken || !media.header || !media.pieces.size) continue;
+    let header;
+    try {
+      header = JSON.parse(decoder.decode(media.header));
+    } catch {
+      continue;
+    }
+    const order = [...media.pieces.keys()].sort((a, b) => a - b);
+    const bytes = joined(order.map((n) => media.pieces.get(n)));
+    list.push({ id, kind: header.kind, mime: header.mime, createdAt: header.createdAt || 0, durationMs: header.durationMs || null, bytes });
+  }
+  return list.sort((a, b) => a.createdAt - b.createdAt);
+}
+
+export async function dropMedia(draftId, mediaId) {
+  unsealed.delete(`${draftId}|${mediaId}`);
+  await db.deleteMedia(draftId, mediaId);
+}
+
+// What memory held for a draft is gone (saved, discarded or locked).
+export function forgetDraft(draftId) {
+  for (const name of [...unsealed.keys()]) if (name.startsWith(`${draftId}|`)) unsealed.delete(name);
+}
+
+// The media sealed for the server, each under a fresh random key: the document's entries (which carry the
+// keys, and go only inside the sealed report), the envelope's `att` and the chunks to store.
+export async function sealForServer(media) {
+  const entries = [];
+  const att = [];
+  const parts = [];
+  for (const item of media) {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const chunks = await sealChunks(key, item.id, item.bytes);
+    const entry = {
+      aid: item.id,
+      kind: item.kind,
+      mime: item.mime,
+      size: item.bytes.length,
+      chunks: chunks.length,
+      key: b64uEncode(key),
+      sha256: b64uEncode(await sha256(item.bytes)),
+    };
+    if (item.kind === "audio" && Number.isFinite(item.durationMs)) entry.duration_ms = Math.round(item.durationMs);
+    entries.push(entry);
+    att.push({ aid: item.id, chunks: chunks.length });
+    chunks.forEach((c, i) => parts.push({ aid: item.id, i, c }));
+    key.fill(0);
+  }
+  return { entries, att, parts };
+}
