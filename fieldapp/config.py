@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .crypto import KdfParams
+from .crypto import CHUNK_SIZE, KdfParams
 from .errors import N_, Invalid
 from .looks import DEFAULT_LOOK, LOOKS, OWN_ICON_MAX_BYTES, OWN_ICON_SIDES, OWN_LOOK, Look, png_side
 
@@ -32,6 +32,9 @@ class Config:
     max_request_bytes: int = 4 * MiB
     max_batch_reports: int = 100
     max_ct_bytes: int = 3 * MiB // 2
+    # Attachments (PROTOCOL.md §4): the largest one, and all of one report's together, in MiB.
+    max_attachment_mb: int = 32
+    max_report_attachments_mb: int = 128
     enroll_code_ttl_hours: int = 24
     # The look a phone takes when its code names none, and the organisation's own look, if it set one.
     default_look: str = DEFAULT_LOOK
@@ -41,6 +44,7 @@ class Config:
     draft_hours: int = 72
     lock_minutes: int = 2
     duress_pin: bool = False
+    recording_minutes: int = 10
     testing: bool = False
     # The catalogs and the language registry; the dashboard's translator page writes here.
     translations_dir: Path = TRANSLATIONS
@@ -57,7 +61,13 @@ class Config:
             "draft_hours": self.draft_hours,
             "lock_minutes": self.lock_minutes,
             "duress_pin": self.duress_pin,
+            "recording_minutes": self.recording_minutes,
         }
+
+    @property
+    def attachment_limits(self) -> tuple[int, int]:
+        """(chunks one attachment may have, chunks all of one report's may have together)."""
+        return (self.max_attachment_mb * MiB // CHUNK_SIZE, self.max_report_attachments_mb * MiB // CHUNK_SIZE)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -94,7 +104,10 @@ class Config:
             "pin_failures": _bounded(environ, "FIELDAPP_PIN_FAILURES", cls.pin_failures, 3, 50),
             "draft_hours": _bounded(environ, "FIELDAPP_DRAFT_HOURS", cls.draft_hours, 1, 720),
             "lock_minutes": _bounded(environ, "FIELDAPP_LOCK_MINUTES", cls.lock_minutes, 0, 60),
+            "recording_minutes": _bounded(environ, "FIELDAPP_RECORDING_MINUTES", cls.recording_minutes, 1, 60),
         }
+        attachment_mb = _bounded(environ, "FIELDAPP_MAX_ATTACHMENT_MB", cls.max_attachment_mb, 1, 1024)
+        report_mb = _bounded(environ, "FIELDAPP_MAX_REPORT_ATTACHMENTS_MB", cls.max_report_attachments_mb, 1, 4096)
         instance.mkdir(parents=True, exist_ok=True, mode=0o700)
         secret = secret or _instance_secret(instance)
         database_url = database_url or f"sqlite:///{instance / 'fieldapp.db'}"
@@ -112,6 +125,8 @@ class Config:
             default_look=look,
             own_look=own_look,
             duress_pin=duress == "1",
+            max_attachment_mb=attachment_mb,
+            max_report_attachments_mb=max(report_mb, attachment_mb),
             **phone,
         )
 

@@ -191,6 +191,31 @@ class Report(db.Model):
     team: Mapped[Team] = relationship()
 
 
+class Attachment(db.Model):
+    """A recording or photo a stored report declared (its envelope's `att`); its chunks arrive one by one."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    aid: Mapped[str] = mapped_column(String(36), unique=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    chunks: Mapped[int] = mapped_column(Integer)  # as declared
+    received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # chunks stored so far
+
+    report: Mapped[Report] = relationship()
+
+
+class AttachmentChunk(db.Model):
+    """One sealed chunk exactly as the device sent it (PROTOCOL.md §4); the server cannot read it."""
+
+    __tablename__ = "attachment_chunks"
+
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
 class ReferralTarget(enum.StrEnum):
     POLICE = "police"
     PROSECUTOR = "prosecutor"

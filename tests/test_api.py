@@ -124,7 +124,13 @@ def test_bootstrap_lists_keys_forms_locales(org: Org, client) -> None:
     assert crypto.kid_for(crypto.b64u_decode(key["pub"])) == key["kid"]
     assert {"code": "es", "name": "Español", "direction": "ltr"} in answer.json["locales"]
     assert isinstance(answer.json["forms"], list)
-    assert answer.json["phone"] == {"pin_failures": 10, "draft_hours": 72, "lock_minutes": 2, "duress_pin": False}
+    assert answer.json["phone"] == {
+        "pin_failures": 10,
+        "draft_hours": 72,
+        "lock_minutes": 2,
+        "duress_pin": False,
+        "recording_minutes": 10,
+    }
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,14 @@ def test_scrypt_cost_override_is_bounded(tmp_path) -> None:
 def test_the_phones_rules_and_look_default_to_the_documented_values(tmp_path) -> None:
     config = Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path)})
     assert config.default_look == "notas"
-    assert config.phone_rules == {"pin_failures": 10, "draft_hours": 72, "lock_minutes": 2, "duress_pin": False}
+    assert config.phone_rules == {
+        "pin_failures": 10,
+        "draft_hours": 72,
+        "lock_minutes": 2,
+        "duress_pin": False,
+        "recording_minutes": 10,
+    }
+    assert (config.max_attachment_mb, config.max_report_attachments_mb) == (32, 128)
 
 
 def test_the_phones_rules_and_look_from_the_environment(tmp_path) -> None:
@@ -75,10 +82,21 @@ def test_the_phones_rules_and_look_from_the_environment(tmp_path) -> None:
             "FIELDAPP_DRAFT_HOURS": "720",
             "FIELDAPP_LOCK_MINUTES": "0",
             "FIELDAPP_DURESS_PIN": "1",
+            "FIELDAPP_RECORDING_MINUTES": "60",
+            "FIELDAPP_MAX_ATTACHMENT_MB": "8",
+            "FIELDAPP_MAX_REPORT_ATTACHMENTS_MB": "4",
         }
     )
     assert config.default_look == "calculadora"
-    assert config.phone_rules == {"pin_failures": 3, "draft_hours": 720, "lock_minutes": 0, "duress_pin": True}
+    assert config.phone_rules == {
+        "pin_failures": 3,
+        "draft_hours": 720,
+        "lock_minutes": 0,
+        "duress_pin": True,
+        "recording_minutes": 60,
+    }
+    # A report's whole allowance is never below one attachment's: 8 MiB each, 8 MiB a report.
+    assert config.attachment_limits == (32, 32)
     assert Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path), "FIELDAPP_DURESS_PIN": "0"}).duress_pin is False
 
 
@@ -95,6 +113,8 @@ def test_the_phones_rules_and_look_from_the_environment(tmp_path) -> None:
         ("FIELDAPP_DRAFT_HOURS", "7.5", "de 1 a 720"),
         ("FIELDAPP_LOCK_MINUTES", "61", "FIELDAPP_LOCK_MINUTES debe ser un número entero de 0 a 60"),
         ("FIELDAPP_LOCK_MINUTES", "9" * 40, "de 0 a 60"),
+        ("FIELDAPP_RECORDING_MINUTES", "0", "FIELDAPP_RECORDING_MINUTES debe ser un número entero de 1 a 60"),
+        ("FIELDAPP_MAX_ATTACHMENT_MB", "2000", "de 1 a 1024"),
         ("FIELDAPP_DURESS_PIN", "yes", "FIELDAPP_DURESS_PIN debe ser «1» (sí) o «0» (no)"),
         ("FIELDAPP_DURESS_PIN", "true", "FIELDAPP_DURESS_PIN"),
         ("FIELDAPP_LOOK", "tetris", "FIELDAPP_LOOK debe ser uno de notas, clima, calculadora"),

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..i18n import language_entries
 from ..inputs import has_lone_surrogate
 from ..looks import look_or_default, offered_looks
-from ..services import audit, devices, enrollment, forms, keys, reports
+from ..services import attachments, audit, devices, enrollment, forms, keys, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
 from .auth import delivering_device_required, device_required
@@ -87,7 +87,7 @@ def post_reports(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
         raise Invalid(N_('El cuerpo debe ser {"reports": [sobre, …]}.'))
     if len(batch) > config.max_batch_reports:
         raise TooLarge(N_("Un lote lleva como máximo %(max)s informes."), max=config.max_batch_reports)
-    checked = reports.check_batch(batch, ours, config.max_ct_bytes)
+    checked = reports.check_batch(batch, ours, config.max_ct_bytes, config.attachment_limits)
     # The write lock is taken only for the insert, not while the batch is parsed and checked; the answer
     # goes out only after the commit, because a device deletes what we call stored.
     with writing(db.session):
@@ -100,3 +100,30 @@ def post_reports(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
             result["error"] = outcome.error.render(gettext)
         results.append(result)
     return jsonify(results=results)
+
+
+@bp.get("/attachments/<aid>")
+@delivering_device_required
+def attachment_status(device: AuthenticatedDevice, aid: str):  # type: ignore[no-untyped-def]
+    return jsonify(attachments.status(db.session, attachments.DatabaseChunkStore(db.session), aid, device.team_id))
+
+
+@bp.put("/attachments/<aid>/chunks/<index>")
+@delivering_device_required
+def put_chunk(device: AuthenticatedDevice, aid: str, index: str):  # type: ignore[no-untyped-def]
+    store = attachments.DatabaseChunkStore(db.session)
+    attachments.chunk_index(index, attachments.find(db.session, aid, device.team_id))  # a 404 before any body
+    if request.mimetype != "application/octet-stream":
+        raise UnsupportedMedia(N_("El cuerpo debe ser los bytes de la parte (Content-Type: application/octet-stream)."))
+    limit = attachments.MAX_CHUNK_BYTES
+    too_large = TooLarge(N_("Una parte lleva como máximo %(max)s bytes."), max=limit)
+    if (request.content_length or 0) > limit:
+        raise too_large
+    end_read(db.session)  # the body may take a minute to arrive over 2G
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_large
+    with writing(db.session):
+        attachments.store_chunk(db.session, store, aid, device.team_id, int(index), data)
+        devices.mark_synced(db.session, device)
+    return "", 204

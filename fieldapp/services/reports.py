@@ -12,13 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import crypto
 from ..errors import N_, Invalid
-from ..models import OrgKey, Report, today
+from ..models import Attachment, OrgKey, Report, today
 
 # Used with fullmatch only: `$` would let a trailing newline through.
 UUID4_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -37,6 +37,11 @@ class CheckedEnvelope:
     kid: str
     text: str  # the canonical JSON kept and compared
     sha256: str
+    att: tuple[tuple[str, int], ...] = ()  # (aid, chunks) declared
+
+
+# (chunks one attachment may have, chunks all of one report's may have together): Config.attachment_limits.
+NO_LIMITS = (MAX_CHUNKS, MAX_CHUNKS * MAX_ATTACHMENTS)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ def _b64u_field(envelope: dict[str, Any], name: str, min_len: int, max_len: int)
         raise Invalid(N_("El campo «%(field)s» no tiene la longitud esperada."), field=name)
 
 
-def _check_attachments(att: object) -> list[dict[str, Any]]:
+def _check_attachments(att: object, limits: tuple[int, int]) -> list[dict[str, Any]]:
     if not isinstance(att, list) or len(att) > MAX_ATTACHMENTS:
         raise Invalid(N_("El campo «att» debe ser una lista de hasta %(max)s adjuntos."), max=MAX_ATTACHMENTS)
     seen = set()
@@ -75,10 +80,22 @@ def _check_attachments(att: object) -> list[dict[str, Any]]:
         ):
             raise Invalid(N_("Un adjunto del campo «att» no es válido."))
         seen.add(item["aid"])
+    per_attachment, per_report = limits
+    if any(item["chunks"] > per_attachment for item in att):
+        raise Invalid(
+            N_("Un adjunto pasa del tamaño máximo de %(mb)s MiB."), mb=per_attachment * crypto.CHUNK_SIZE >> 20
+        )
+    if sum(item["chunks"] for item in att) > per_report:
+        raise Invalid(
+            N_("Los adjuntos de un informe pasan del tamaño máximo de %(mb)s MiB."),
+            mb=per_report * crypto.CHUNK_SIZE >> 20,
+        )
     return [{"aid": item["aid"], "chunks": item["chunks"]} for item in att]
 
 
-def check_envelope(envelope: object, known_kids: set[str], max_ct_bytes: int) -> CheckedEnvelope:
+def check_envelope(
+    envelope: object, known_kids: set[str], max_ct_bytes: int, attachment_limits: tuple[int, int] = NO_LIMITS
+) -> CheckedEnvelope:
     """Validate every field of a v1 envelope (PROTOCOL.md §2) and give its canonical form.
 
     Pure, so a batch is checked without holding the database's write lock. Whether `epk` is on the curve is
@@ -108,32 +125,77 @@ def check_envelope(envelope: object, known_kids: set[str], max_ct_bytes: int) ->
     _b64u_field(envelope, "iv", crypto.IV_LEN, crypto.IV_LEN)
     _b64u_field(envelope, "ct", crypto.TAG_LEN, max_ct_bytes)
     canonical: dict[str, Any] = {name: envelope[name] for name in ENVELOPE_FIELDS if name != "att"}
-    att = _check_attachments(envelope["att"]) if "att" in fields else None
+    att = _check_attachments(envelope["att"], attachment_limits) if "att" in fields else None
     if att:
         canonical["att"] = att
     # A serializer, never string assembly: whatever slips past a check above still yields valid JSON.
     text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
-    return CheckedEnvelope(rid, kid, text, hashlib.sha256(text.encode()).hexdigest())
+    declared = tuple((item["aid"], item["chunks"]) for item in att or ())
+    return CheckedEnvelope(rid, kid, text, hashlib.sha256(text.encode()).hexdigest(), declared)
 
 
-def _insert_ignoring_existing(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert rows whose rid is new, atomically against concurrent writers; returns the rids inserted."""
+def _insert_ignoring_existing(session: Session, table: Any, key: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows whose `key` is new, atomically against concurrent writers; returns {key: id} of those inserted."""
     dialect = session.get_bind().dialect.name
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
-    table = Report.__table__
     # executemany with RETURNING (insertmanyvalues): compiled once and cached, unlike a literal VALUES list.
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["rid"]).returning(table.c.rid)
-    return set(session.connection().execute(stmt, rows).scalars())
+    stmt = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key], table.c.id)
+    return {key_value: row_id for key_value, row_id in session.connection().execute(stmt, rows)}
+
+
+AID_TAKEN = N_("Un adjunto de este informe ya lo declaró otro informe.")
+
+
+def _taken_aids(session: Session, candidates: list[CheckedEnvelope]) -> set[str]:
+    """The rids of new reports declaring an aid that a stored report holds, or an earlier report of the batch."""
+    declaring = [c for c in candidates if c.att]
+    if not declaring:
+        return set()
+    # A report already stored (a retry, or a conflict) is answered by its rid alone, whatever it declares.
+    stored = set(session.scalars(select(Report.rid).where(Report.rid.in_([c.rid for c in declaring]))))
+    new = [c for c in declaring if c.rid not in stored]
+    declared = [aid for c in new for aid, _ in c.att]
+    held = set(session.scalars(select(Attachment.aid).where(Attachment.aid.in_(declared)))) if declared else set()
+    clashing = set()
+    for c in new:
+        aids = {aid for aid, _ in c.att}
+        if aids & held:
+            clashing.add(c.rid)
+        else:
+            held |= aids  # a later report of the batch may not declare them again
+    return clashing
+
+
+def _store_attachments(session: Session, inserted: dict[str, int], candidates: dict[str, CheckedEnvelope]) -> set[str]:
+    """The attachment rows of reports just inserted; answers the rids whose aids a concurrent writer took first,
+    whose reports are taken out again in the same transaction."""
+    rows = [
+        {"aid": aid, "report_id": report_id, "chunks": chunks, "received": 0}
+        for rid, report_id in inserted.items()
+        for aid, chunks in candidates[rid].att
+    ]
+    if not rows:
+        return set()
+    stored = _insert_ignoring_existing(session, Attachment.__table__, "aid", rows)
+    lost = {rid for rid, report_id in inserted.items() for aid, _ in candidates[rid].att if aid not in stored}
+    if lost:
+        ids = [inserted[rid] for rid in lost]
+        session.execute(delete(Attachment).where(Attachment.report_id.in_(ids)))
+        session.execute(delete(Report).where(Report.id.in_(ids)))
+    return lost
 
 
 def check_batch(
-    envelopes: Iterable[object], known_kids: set[str], max_ct_bytes: int
+    envelopes: Iterable[object],
+    known_kids: set[str],
+    max_ct_bytes: int,
+    attachment_limits: tuple[int, int] = NO_LIMITS,
 ) -> list[CheckedEnvelope | Outcome]:
     """Each envelope checked, or its rejection; order kept."""
     checked: list[CheckedEnvelope | Outcome] = []
     for envelope in envelopes:
         try:
-            checked.append(check_envelope(envelope, known_kids, max_ct_bytes))
+            checked.append(check_envelope(envelope, known_kids, max_ct_bytes, attachment_limits))
         except Invalid as exc:
             rid = envelope.get("rid") if isinstance(envelope, dict) else None
             checked.append(Outcome(rid if isinstance(rid, str) and len(rid) <= 64 else None, REJECTED, exc))
@@ -157,6 +219,9 @@ def store_reports(session: Session, team_id: int, checked: list[CheckedEnvelope 
             first_in_batch.setdefault(item.rid, item)
 
     received = today()
+    clashing = _taken_aids(session, list(first_in_batch.values()))
+    for rid in clashing:
+        del first_in_batch[rid]
     rows = [
         {
             "rid": c.rid,
@@ -169,15 +234,19 @@ def store_reports(session: Session, team_id: int, checked: list[CheckedEnvelope 
         }
         for c in first_in_batch.values()
     ]
-    inserted = _insert_ignoring_existing(session, rows) if rows else set()
+    inserted_ids = _insert_ignoring_existing(session, Report.__table__, "rid", rows) if rows else {}
+    clashing |= _store_attachments(session, inserted_ids, first_in_batch)
+    inserted = set(inserted_ids) - clashing
     stored_digest = {rid: first_in_batch[rid].sha256 for rid in inserted}
-    earlier = [rid for rid in first_in_batch if rid not in inserted]
+    earlier = [rid for rid in first_in_batch if rid not in inserted and rid not in clashing]
     if earlier:  # only retries and conflicts need what was stored before
         query = select(Report.rid, Report.envelope_sha256).where(Report.rid.in_(earlier))
         stored_digest.update({rid: digest for rid, digest in session.execute(query)})
 
     for index, checked in pending:
-        if checked.rid in inserted and checked is first_in_batch[checked.rid]:
+        if checked.rid in clashing:
+            outcomes[index] = Outcome(checked.rid, REJECTED, Invalid(AID_TAKEN))
+        elif checked.rid in inserted and checked is first_in_batch[checked.rid]:
             outcomes[index] = Outcome(checked.rid, STORED)
         elif stored_digest.get(checked.rid) == checked.sha256:
             outcomes[index] = Outcome(checked.rid, DUPLICATE)

@@ -412,7 +412,9 @@ async () => {
     for (const request of await (await caches.open(name)).keys()) names.push(new URL(request.url).pathname);
   }
   const sealed = [];
-  for (const key of ["home.js", "report.js", "attachments.js"]) if (names.includes(`/static/js/ui/${key}`)) sealed.push(key);
+  for (const key of ["home.js", "report.js", "attachments.js"]) {
+    if (names.includes(`/static/js/ui/${key}`)) sealed.push(key);
+  }
   const stored = await new Promise((resolve) => {
     const request = indexedDB.open("local");
     request.onsuccess = () => {
