@@ -20,6 +20,7 @@ from fieldapp.services import enrollment, teams
 
 from .conftest import Org, table_counts
 from .test_api import assert_problem
+from .test_dashboard_reports import inbox_org, login, unlock  # noqa: F401  (fixture and helpers)
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "envelope-v1.json").read_text("utf-8"))
 FULL = crypto.CHUNK_SIZE + crypto.TAG_LEN
@@ -219,3 +220,75 @@ def test_the_attachment_routes_never_fail_hard(org: Org, client, aid, index, bod
     assert answer.status_code < 500, answer.get_data(as_text=True)[:300]
     if answer.status_code >= 400 and answer.mimetype != "text/html":
         assert answer.mimetype == "application/problem+json"
+
+
+# ---------------------------------------------------------------- supervisors
+
+
+def report_with_entries(org: Org, client, files: dict[str, bytes], damage: str | None = None) -> tuple[str, dict]:
+    """A report whose document names each file (kind by name), stored, with every chunk uploaded."""
+    entries, att, sealed = [], [], {}
+    for name, plain in files.items():
+        aid, key = str(uuid.uuid4()), bytes(range(32))
+        chunks = crypto.seal_chunks(key, aid, plain)
+        entry = {
+            "aid": aid,
+            "kind": "photo" if name.endswith(".jpg") else "audio",
+            "mime": "image/jpeg" if name.endswith(".jpg") else "audio/webm",
+            "size": len(plain),
+            "chunks": len(chunks),
+            "key": crypto.b64u_encode(key),
+            "sha256": crypto.b64u_encode(hashlib.sha256(plain).digest()),
+        }
+        if damage == name:
+            entry["sha256"] = crypto.b64u_encode(hashlib.sha256(b"other").digest())
+        entries.append(entry)
+        att.append({"aid": aid, "chunks": len(chunks)})
+        sealed[name] = (aid, chunks)
+    doc = {"form": "trafficking-report", "form_version": 1, "answers": {}, "attachments": entries}
+    envelope = crypto.seal_document(doc, org.pub, att=att)
+    client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers)
+    for name, (aid, chunks) in sealed.items():
+        for i, chunk in enumerate(chunks):
+            if name != "missing.webm" or i == 0:
+                assert put(client, org, aid, i, chunk).status_code == 204
+    return envelope["rid"], {name: aid for name, (aid, _) in sealed.items()}
+
+
+@pytest.mark.usefixtures("inbox_org")
+def test_a_supervisor_plays_and_sees_what_arrived_and_is_told_what_did_not(org, client, app) -> None:
+    voice, photo = b"\x1a\x45\xdf\xa3" + bytes(300_000), b"\xff\xd8\xff\xe0" + bytes(1000)
+    files = {"voz.webm": voice, "cartel.jpg": photo, "missing.webm": bytes(600_000), "bad.webm": b"abc"}
+    rid, aids = report_with_entries(org, client, files, damage="bad.webm")
+    login(client, "sara")
+    unlock(client)
+    page = client.get(f"/dashboard/reports/{rid}").get_data(as_text=True)
+    assert f'<audio controls preload="none" src="/dashboard/reports/{rid}/attachments/{aids["voz.webm"]}"' in page
+    assert '<img class="attachment"' in page and "1 de 3 partes" in page
+    answer = client.get(f"/dashboard/reports/{rid}/attachments/{aids['voz.webm']}")
+    assert answer.status_code == 200 and answer.data == voice and answer.mimetype == "audio/webm"
+    assert answer.headers["Cache-Control"] == "no-store" and answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in answer.headers["Content-Security-Policy"]
+    assert client.get(f"/dashboard/reports/{rid}/attachments/{aids['cartel.jpg']}").data == photo
+    assert client.get(f"/dashboard/reports/{rid}/attachments/{aids['missing.webm']}").status_code == 409
+    assert client.get(f"/dashboard/reports/{rid}/attachments/{aids['bad.webm']}").status_code == 422
+    assert client.get(f"/dashboard/reports/{rid}/attachments/{uuid.uuid4()}").status_code == 404
+    assert client.get(f"/dashboard/reports/{rid}/attachments/{'x' * 5000}").status_code == 404
+
+
+@pytest.mark.usefixtures("inbox_org")
+def test_a_hostile_attachment_entry_is_shown_as_invalid_never_served(org, client) -> None:
+    aid = str(uuid.uuid4())
+    chunks = crypto.seal_chunks(bytes(32), aid, b"<script>alert(1)</script>")
+    hostile = {"aid": aid, "kind": "<b>x</b>", "mime": "text/html", "size": 26, "chunks": 1, "key": "A" * 43}
+    doc = {"form": "trafficking-report", "form_version": 1, "answers": {}, "attachments": [hostile, 5, None]}
+    envelope = crypto.seal_document(doc, org.pub, att=[{"aid": aid, "chunks": 1}])
+    client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers)
+    assert put(client, org, aid, 0, chunks[0]).status_code == 204
+    login(client, "sara")
+    unlock(client)
+    page = client.get(f"/dashboard/reports/{envelope['rid']}")
+    assert page.status_code == 200 and page.get_data(as_text=True).count("no es válido y no se puede mostrar") == 3
+    assert "<b>x</b>" not in page.get_data(as_text=True)
+    answer = client.get(f"/dashboard/reports/{envelope['rid']}/attachments/{aid}")
+    assert answer.status_code == 422 and b"<script>" not in answer.data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import Response, after_this_request, current_app, jsonify, request
 from flask_babel import gettext
 
 from ..config import Config
@@ -105,12 +105,24 @@ def post_reports(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
 @bp.get("/attachments/<aid>")
 @delivering_device_required
 def attachment_status(device: AuthenticatedDevice, aid: str):  # type: ignore[no-untyped-def]
-    return jsonify(attachments.status(db.session, attachments.DatabaseChunkStore(db.session), aid, device.team_id))
+    answer = attachments.status(db.session, attachments.DatabaseChunkStore(db.session), aid, device.team_id)
+    if devices.sync_mark_due(device):
+        with writing(db.session):
+            devices.mark_synced(db.session, device)
+    return jsonify(answer)
+
+
+def _close_after_a_refusal(response: Response) -> Response:
+    """A refused chunk's body may be left unread on the connection, where no next request could be told from it."""
+    if response.status_code >= 400:
+        response.headers["Connection"] = "close"
+    return response
 
 
 @bp.put("/attachments/<aid>/chunks/<index>")
 @delivering_device_required
 def put_chunk(device: AuthenticatedDevice, aid: str, index: str):  # type: ignore[no-untyped-def]
+    after_this_request(_close_after_a_refusal)
     store = attachments.DatabaseChunkStore(db.session)
     attachments.chunk_index(index, attachments.find(db.session, aid, device.team_id))  # a 404 before any body
     if request.mimetype != "application/octet-stream":
@@ -120,7 +132,7 @@ def put_chunk(device: AuthenticatedDevice, aid: str, index: str):  # type: ignor
     if (request.content_length or 0) > limit:
         raise too_large
     end_read(db.session)  # the body may take a minute to arrive over 2G
-    data = request.stream.read(limit + 1)
+    data = attachments.read_bounded(request.stream, limit)
     if len(data) > limit:
         raise too_large
     with writing(db.session):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 
 from ..database import writing
 from ..errors import N_, Invalid
 from ..extensions import db
 from ..models import ReferralTarget, ReportStatus, User
-from ..services import audit, forms, inbox, unlock
+from ..services import attachments, audit, forms, inbox, unlock
 from . import bp
 from .auth import READERS, role_required
 from .unlock import unlocked_keys
@@ -79,9 +79,32 @@ def report_detail(user: User, rid: str):  # type: ignore[no-untyped-def]
         user=user,
         report=opened,
         answers=forms.describe_answers(opened.document) if opened.document else [],
+        attachments=attachments.listed(db.session, inbox.report_row(db.session, opened.rid), opened.document),
         next_statuses=sorted(inbox.TRANSITIONS.get(opened.status, set())),
         targets=[t.value for t in ReferralTarget],
     )
+
+
+@bp.get("/dashboard/reports/<rid>/attachments/<aid>")
+@role_required(*READERS)
+def report_attachment(user: User, rid: str, aid: str):  # type: ignore[no-untyped-def]
+    """One recording or photo, decrypted in memory for this answer only: never cached, never on disk."""
+    private_keys = unlocked_keys(user)
+    if private_keys is None:
+        return redirect(url_for("dashboard.unlock_reading"))
+    opened = inbox.open_report(db.session, rid[:64], private_keys)
+    row = inbox.report_row(db.session, opened.rid)
+    plain, shown = attachments.open_attachment(
+        db.session, attachments.DatabaseChunkStore(db.session), row, opened.document, aid[:64]
+    )
+    with writing(db.session):
+        audit.record(db.session, user.username, "attachment_opened", report_rid=opened.rid, attachment=aid[:36])
+    response = Response(plain, mimetype=shown.mime)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Disposition"] = "inline" if shown.shown else f'attachment; filename="{shown.aid}.bin"'
+    return response
 
 
 @bp.post("/dashboard/reports/<rid>/status")

@@ -7,7 +7,9 @@ The server never opens a chunk: it keeps the sealed bytes exactly as they came.
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+import re
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +21,7 @@ from ..models import Attachment, AttachmentChunk, Report
 from .reports import UUID4_RE
 
 MAX_CHUNK_BYTES = crypto.CHUNK_SIZE + crypto.TAG_LEN  # a full chunk and its GCM tag
+INDEX_RE = re.compile(r"0|[1-9][0-9]{0,5}")
 UNKNOWN = N_("No hay ningún adjunto con ese identificador.")
 
 
@@ -88,12 +91,24 @@ def find(session: Session, aid: str, team_id: int) -> Attachment:
 
 def chunk_index(text: str, attachment: Attachment | None = None) -> int:
     """A chunk's place from the URL: plain decimal digits, within the count its report declared."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 5):
+    if not INDEX_RE.fullmatch(text):  # one spelling per chunk: no sign, no leading zero
         raise NotFound(N_("No hay ninguna parte con ese número."))
     index = int(text)
     if attachment is not None and index >= attachment.chunks:
         raise NotFound(N_("No hay ninguna parte con ese número."))
     return index
+
+
+def read_bounded(stream: BinaryIO, limit: int) -> bytes:
+    """At most limit + 1 bytes of a body: a read may come back short before the end, so read until it ends."""
+    parts, size = [], 0
+    while size <= limit:
+        part = stream.read(limit + 1 - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def check_chunk_size(attachment: Attachment, index: int, size: int) -> None:
@@ -130,3 +145,114 @@ def chunks_of(session: Session, store: ChunkStore, attachment: Attachment) -> li
         return None
     chunks = [store.get(attachment, i) for i in range(attachment.chunks)]
     return None if any(c is None for c in chunks) else [bytes(c) for c in chunks if c is not None]
+
+
+# ---------------------------------------------------------------- supervisors: what a decrypted report carries
+
+# Served only as one of these; anything else is a download, never shown in the page.
+SHOWN_TYPES = frozenset(
+    {"audio/webm", "audio/ogg", "audio/mp4", "audio/mpeg", "audio/wav", "image/jpeg", "image/png", "image/webp"}
+)
+KINDS = ("audio", "photo")
+ENTRY_KEYS = frozenset({"aid", "kind", "mime", "size", "chunks", "key", "sha256", "duration_ms"})
+COMPLETE, INCOMPLETE, INVALID = "complete", "incomplete", "invalid"
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One attachment of a decrypted report, as the dashboard may show it: checked, never trusted."""
+
+    aid: str
+    kind: str
+    mime: str  # one of SHOWN_TYPES, or application/octet-stream
+    size: int
+    chunks: int
+    received: int
+    state: str
+    duration_ms: int | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.mime in SHOWN_TYPES
+
+
+def _b64u_32(value: object) -> bool:
+    try:
+        return isinstance(value, str) and len(value) == 43 and crypto.b64u_length(value) == 32
+    except ValueError:
+        return False
+
+
+def entry_problem(entry: object, declared: dict[str, int]) -> str | None:
+    """Why a document's attachment entry cannot be used (anyone with a device token can seal anything), or None."""
+    if type(entry) is not dict or not entry.keys() <= ENTRY_KEYS or not ENTRY_KEYS - {"duration_ms"} <= entry.keys():
+        return N_("La descripción del adjunto no es válida.")
+    aid, size, chunks = entry["aid"], entry["size"], entry["chunks"]
+    if not isinstance(aid, str) or not UUID4_RE.fullmatch(aid) or declared.get(aid) != chunks:
+        return N_("El adjunto no coincide con lo que declaró el sobre del informe.")
+    if entry["kind"] not in KINDS or not isinstance(entry["mime"], str) or len(entry["mime"]) > 100:
+        return N_("La descripción del adjunto no es válida.")
+    if type(size) is not int or type(chunks) is not int or size < 0 or chunks != max(1, -(-size // crypto.CHUNK_SIZE)):
+        return N_("El tamaño del adjunto no coincide con sus partes.")
+    duration = entry.get("duration_ms")
+    if duration is not None and (type(duration) is not int or not 0 <= duration <= 10**8):
+        return N_("La descripción del adjunto no es válida.")
+    if not _b64u_32(entry["key"]) or not _b64u_32(entry["sha256"]):
+        return N_("La descripción del adjunto no es válida.")
+    return None
+
+
+def _entries(document: dict[str, Any] | None) -> list[Any]:
+    entries = (document or {}).get("attachments")
+    return entries if isinstance(entries, list) else []
+
+
+def listed(session: Session, report: Report, document: dict[str, Any] | None) -> list[Listed]:
+    """The attachments a decrypted report names, each with how much of it has arrived."""
+    rows = {a.aid: a for a in session.scalars(select(Attachment).where(Attachment.report_id == report.id))}
+    declared = {aid: row.chunks for aid, row in rows.items()}
+    found = []
+    for entry in _entries(document)[:32]:
+        problem = entry_problem(entry, declared)
+        if problem is not None:
+            found.append(Listed("", "", "application/octet-stream", 0, 0, 0, INVALID))
+            continue
+        row = rows[entry["aid"]]
+        mime = entry["mime"].split(";")[0].strip().lower()
+        found.append(
+            Listed(
+                entry["aid"],
+                entry["kind"],
+                mime if mime in SHOWN_TYPES else "application/octet-stream",
+                entry["size"],
+                row.chunks,
+                row.received,
+                COMPLETE if row.received >= row.chunks else INCOMPLETE,
+                entry.get("duration_ms"),
+            )
+        )
+    return found
+
+
+def open_attachment(
+    session: Session, store: ChunkStore, report: Report, document: dict[str, Any] | None, aid: str
+) -> tuple[bytes, Listed]:
+    """The decrypted bytes of one attachment, in memory only, checked against the document's sha256."""
+    rows = {a.aid: a for a in session.scalars(select(Attachment).where(Attachment.report_id == report.id))}
+    entry = next((e for e in _entries(document) if isinstance(e, dict) and e.get("aid") == aid), None)
+    if entry is None or aid not in rows:
+        raise NotFound(UNKNOWN)
+    problem = entry_problem(entry, {a: r.chunks for a, r in rows.items()})
+    if problem is not None:
+        raise Invalid(problem)
+    [shown] = [item for item in listed(session, report, {"attachments": [entry]})]
+    chunks = chunks_of(session, store, rows[aid])
+    if chunks is None:
+        raise Conflict(N_("El adjunto aún no ha llegado entero: faltan partes."))
+    try:
+        plain = crypto.open_chunks(crypto.b64u_decode(entry["key"]), aid, chunks)
+    except ValueError as exc:
+        raise Invalid(N_("El adjunto está dañado: una parte no pasa la comprobación de cifrado.")) from exc
+    if crypto.b64u_encode(hashlib.sha256(plain).digest()) != entry["sha256"] or len(plain) != entry["size"]:
+        raise Invalid(N_("El adjunto está dañado: su huella SHA-256 no coincide con la del informe."))
+    return plain, shown

@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "unlock_refused": N_("Desbloqueo rechazado"),
     "lock": N_("Lectura bloqueada"),
     "report_opened": N_("Informe abierto"),
+    "attachment_opened": N_("Adjunto abierto"),
     "status_changed": N_("Estado cambiado"),
     "note_added": N_("Nota añadida"),
     "export": N_("Exportación"),

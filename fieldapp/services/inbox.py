@@ -195,6 +195,11 @@ def _report(session: Session, rid: str) -> Report:
     return report
 
 
+def report_row(session: Session, rid: str) -> Report:
+    """The stored row of a report (its attachments hang from it)."""
+    return _report(session, rid)
+
+
 def open_report(session: Session, rid: str, private_keys: dict[str, ec.EllipticCurvePrivateKey]) -> OpenedReport:
     row = session.execute(_query(Filters()).where(Report.rid == rid)).first()
     if row is None:
