@@ -27,6 +27,7 @@ VIEWS = {
     ("POST", "/dashboard/lock"): READERS,
     ("GET", "/dashboard/reports"): READERS,
     ("GET", "/dashboard/reports/<rid>"): READERS,
+    ("GET", "/dashboard/reports/<rid>/attachments/<aid>"): READERS,
     ("POST", "/dashboard/reports/<rid>/status"): READERS,
     ("POST", "/dashboard/reports/<rid>/notes"): READERS,
     ("GET", "/dashboard/export"): READERS,
@@ -82,6 +83,7 @@ def test_every_dashboard_view_is_in_the_role_table(app) -> None:
 def concrete(rule: str) -> str:
     for name, value in (
         ("<rid>", RID),
+        ("<aid>", "7d1f0c9e-3b7a-4c1e-9f2a-6a5b4c3d2e1f"),
         ("<int:team_id>", "1"),
         ("<int:device_id>", "1"),
         ("<int:user_id>", "999"),
