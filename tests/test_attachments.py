@@ -292,3 +292,31 @@ def test_a_hostile_attachment_entry_is_shown_as_invalid_never_served(org, client
     assert "<b>x</b>" not in page.get_data(as_text=True)
     answer = client.get(f"/dashboard/reports/{envelope['rid']}/attachments/{aid}")
     assert answer.status_code == 422 and b"<script>" not in answer.data
+
+
+def test_export_writes_each_attachment_decrypted_into_the_folder_given_and_names_the_rest(
+    org: Org, client, app, runner, tmp_path
+) -> None:
+    from .conftest import KEY_PASSPHRASE
+
+    voice = b"\x1a\x45\xdf\xa3" + bytes(300_000)
+    files = {"voz.webm": voice, "cartel.jpg": b"\xff\xd8" + bytes(10), "missing.webm": bytes(600_000), "bad.webm": b"x"}
+    rid, aids = report_with_entries(org, client, files, damage="bad.webm")
+    env = {"FIELDAPP_PASSPHRASE": KEY_PASSPHRASE}
+    inside = app.config["FIELDAPP"].instance_path / "adjuntos"
+    refused = runner.invoke(
+        args=["export", "--as", "ana", "--out", str(tmp_path / "r.jsonl"), "--attachments", str(inside)], env=env
+    )
+    assert refused.exit_code != 0 and not inside.exists()
+    folder = tmp_path / "adjuntos"
+    result = runner.invoke(
+        args=["export", "--as", "ana", "--out", str(tmp_path / "r.jsonl"), "--attachments", str(folder)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert (folder / rid / f"{aids['voz.webm']}.webm").read_bytes() == voice
+    assert (folder / rid / f"{aids['cartel.jpg']}.jpg").read_bytes() == files["cartel.jpg"]
+    assert sorted(p.name for p in (folder / rid).iterdir()) == sorted(
+        [f"{aids['voz.webm']}.webm", f"{aids['cartel.jpg']}.jpg"]
+    )
+    assert oct((folder / rid / f"{aids['voz.webm']}.webm").stat().st_mode & 0o777) == "0o600"
+    assert "faltan partes" in result.output and "SHA-256" in result.output and "2 adjuntos" in result.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
@@ -23,6 +24,7 @@ from .reports import UUID4_RE
 MAX_CHUNK_BYTES = crypto.CHUNK_SIZE + crypto.TAG_LEN  # a full chunk and its GCM tag
 INDEX_RE = re.compile(r"0|[1-9][0-9]{0,5}")
 UNKNOWN = N_("No hay ningún adjunto con ese identificador.")
+NOT_WHOLE = N_("El adjunto aún no ha llegado entero: faltan partes.")
 
 
 class ChunkStore(Protocol):
@@ -248,7 +250,7 @@ def open_attachment(
     [shown] = [item for item in listed(session, report, {"attachments": [entry]})]
     chunks = chunks_of(session, store, rows[aid])
     if chunks is None:
-        raise Conflict(N_("El adjunto aún no ha llegado entero: faltan partes."))
+        raise Conflict(NOT_WHOLE)
     try:
         plain = crypto.open_chunks(crypto.b64u_decode(entry["key"]), aid, chunks)
     except ValueError as exc:
@@ -256,3 +258,43 @@ def open_attachment(
     if crypto.b64u_encode(hashlib.sha256(plain).digest()) != entry["sha256"] or len(plain) != entry["size"]:
         raise Invalid(N_("El adjunto está dañado: su huella SHA-256 no coincide con la del informe."))
     return plain, shown
+
+
+EXTENSIONS = {"audio/webm": "webm", "audio/ogg": "ogg", "audio/mp4": "m4a", "audio/mpeg": "mp3", "audio/wav": "wav"}
+EXTENSIONS |= {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+@dataclass(frozen=True)
+class Exported:
+    """One attachment of an export: its decrypted bytes, or why there are none (a msgid)."""
+
+    rid: str
+    aid: str
+    file_name: str
+    data: bytes | None
+    problem: str | None
+
+
+def iter_decrypted(session: Session, store: ChunkStore, private_keys: dict[str, Any]) -> Iterator[Exported]:
+    """Every attachment of every report that opens, decrypted in memory one at a time, oldest report first."""
+    from .inbox import open_stored  # the one reader of stored reports
+
+    query = select(Report).where(Report.id.in_(select(Attachment.report_id))).order_by(Report.received_on, Report.id)
+    for report in session.scalars(query):
+        document, error = open_stored(report.envelope, private_keys)
+        if error is not None:
+            continue  # the export's own rows say why the report does not open
+        for item in listed(session, report, document):
+            if item.state == INVALID:
+                yield Exported(report.rid, "", "", None, N_("La descripción del adjunto no es válida."))
+                continue
+            name = f"{report.rid}/{item.aid}.{EXTENSIONS.get(item.mime, 'bin')}"
+            if item.state == INCOMPLETE:
+                yield Exported(report.rid, item.aid, name, None, NOT_WHOLE)
+                continue
+            try:
+                plain, _ = open_attachment(session, store, report, document, item.aid)
+            except (Invalid, Conflict, NotFound) as exc:
+                yield Exported(report.rid, item.aid, name, None, exc.msgid)
+                continue
+            yield Exported(report.rid, item.aid, name, plain, None)
