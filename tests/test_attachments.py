@@ -262,6 +262,8 @@ def test_a_supervisor_plays_and_sees_what_arrived_and_is_told_what_did_not(org, 
     rid, aids = report_with_entries(org, client, files, damage="bad.webm")
     login(client, "sara")
     unlock(client)
+    listed = client.get("/dashboard/reports").get_data(as_text=True)
+    assert listed.count("(adjuntos llegando)") == 1  # the missing one's report alone
     page = client.get(f"/dashboard/reports/{rid}").get_data(as_text=True)
     assert f'<audio controls preload="none" src="/dashboard/reports/{rid}/attachments/{aids["voz.webm"]}"' in page
     assert '<img class="attachment"' in page and "1 de 3 partes" in page

@@ -54,6 +54,7 @@ def report_list(user: User):  # type: ignore[no-untyped-def]
         "dashboard/reports.html",
         user=user,
         reports=shown,
+        arriving=attachments.still_arriving(db.session, [r.rid for r in shown]),
         total=total,
         page=page,
         pages=max(1, -(-total // inbox.PAGE_SIZE)),

@@ -125,6 +125,18 @@ def check_chunk_size(attachment: Attachment, index: int, size: int) -> None:
         )
 
 
+def still_arriving(session: Session, rids: list[str]) -> set[str]:
+    """Which of these reports still wait for some of their attachments' chunks (the inbox marks them)."""
+    if not rids:
+        return set()
+    query = (
+        select(Report.rid)
+        .join(Attachment, Attachment.report_id == Report.id)
+        .where(Report.rid.in_(rids), Attachment.received < Attachment.chunks)
+    )
+    return set(session.scalars(query))
+
+
 def status(session: Session, store: ChunkStore, aid: str, team_id: int) -> dict[str, object]:
     attachment = find(session, aid, team_id)
     return {"chunks": attachment.chunks, "received": store.received(attachment)}
