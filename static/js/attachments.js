@@ -1,7 +1,7 @@
 // A report's recordings and photos: kept slice by slice with its draft, sealed under the PIN's data key as
 // they are made, and at save sealed for the server (PROTOCOL.md §4) under a key of their own. No DOM.
 
-import { b64uEncode, sealChunks, sha256 } from "./crypto.js";
+import { b64uEncode, concat, sealChunks, sha256 } from "./crypto.js";
 import * as db from "./db.js";
 import { openPiece, sealPiece } from "./vault.js";
 
@@ -48,16 +48,6 @@ export async function keepFile(key, draftId, mediaId, header, bytes) {
   }
 }
 
-function joined(parts) {
-  const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    whole.set(part, offset);
-    offset += part.length;
-  }
-  return whole;
-}
-
 // A draft's recordings and photos, oldest first: [{ id, kind, mime, createdAt, durationMs, bytes }]. A piece
 // that does not open (sealed under an earlier PIN's key) leaves its media out; a recording cut off mid-way
 // (the tab was killed) keeps every slice it had.
@@ -96,7 +86,7 @@ export async function draftMedia(key, draftId) {
       continue;
     }
     const order = [...media.pieces.keys()].sort((a, b) => a - b);
-    const bytes = joined(order.map((n) => media.pieces.get(n)));
+    const bytes = concat(...order.map((n) => media.pieces.get(n)));
     list.push({ id, kind: header.kind, mime: header.mime, createdAt: header.createdAt || 0, durationMs: header.durationMs || null, bytes });
   }
   return list.sort((a, b) => a.createdAt - b.createdAt);
