@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from .. import crypto
 from ..errors import N_, Conflict, Invalid, NotFound
 from ..models import Attachment, AttachmentChunk, Report
+from .inbox import open_stored
 from .reports import UUID4_RE
 
 MAX_CHUNK_BYTES = crypto.CHUNK_SIZE + crypto.TAG_LEN  # a full chunk and its GCM tag
@@ -259,7 +260,7 @@ def open_attachment(
     problem = entry_problem(entry, {a: r.chunks for a, r in rows.items()})
     if problem is not None:
         raise Invalid(problem)
-    [shown] = [item for item in listed(session, report, {"attachments": [entry]})]
+    [shown] = listed(session, report, {"attachments": [entry]})
     chunks = chunks_of(session, store, rows[aid])
     if chunks is None:
         raise Conflict(NOT_WHOLE)
@@ -289,11 +290,9 @@ class Exported:
 
 def iter_decrypted(session: Session, store: ChunkStore, private_keys: dict[str, Any]) -> Iterator[Exported]:
     """Every attachment of every report that opens, decrypted in memory one at a time, oldest report first."""
-    from .inbox import open_stored  # the one reader of stored reports
-
     query = select(Report).where(Report.id.in_(select(Attachment.report_id))).order_by(Report.received_on, Report.id)
     for report in session.scalars(query):
-        document, error = open_stored(report.envelope, private_keys)
+        document, error = open_stored(report.envelope, private_keys)  # the one reader of stored reports
         if error is not None:
             continue  # the export's own rows say why the report does not open
         for item in listed(session, report, document):
