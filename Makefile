@@ -39,6 +39,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/field_app.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/hostile_input.py
+	$(BIN)/python bench/attachments.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
