@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .crypto import CHUNK_SIZE, KdfParams
+from .crypto import KdfParams
 from .errors import N_, Invalid
 from .looks import DEFAULT_LOOK, LOOKS, OWN_ICON_MAX_BYTES, OWN_ICON_SIDES, OWN_LOOK, Look, png_side
 
@@ -66,8 +66,8 @@ class Config:
 
     @property
     def attachment_limits(self) -> tuple[int, int]:
-        """(chunks one attachment may have, chunks all of one report's may have together)."""
-        return (self.max_attachment_mb * MiB // CHUNK_SIZE, self.max_report_attachments_mb * MiB // CHUNK_SIZE)
+        """(bytes one attachment may have, bytes all of one report's may have together)."""
+        return (self.max_attachment_mb * MiB, self.max_report_attachments_mb * MiB)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:

@@ -201,6 +201,7 @@ class Attachment(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     chunks: Mapped[int] = mapped_column(Integer)  # as declared
     received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # chunks stored so far
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # its envelope's v: the chunk size
 
     report: Mapped[Report] = relationship()
 

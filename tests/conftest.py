@@ -29,6 +29,7 @@ from fieldapp.services import enrollment, keys, teams, users
 
 FAST_KDF = crypto.KdfParams(n=2**10, r=8, p=1)
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "envelope-v1.json").read_text())
+VECTORS_V2 = json.loads((Path(__file__).parent / "vectors" / "envelope-v2.json").read_text())
 PG_URL = os.environ.get("FIELDAPP_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 KEY_PASSPHRASE = "llave del equipo 2026"

@@ -236,7 +236,7 @@ def _b64(n: int) -> str:
 BAD_ENVELOPES = {
     "not an object": lambda e: "text",
     "v missing": lambda e: {k: v for k, v in e.items() if k != "v"},
-    "v 2": lambda e: dict(e, v=2),
+    "v 3": lambda e: dict(e, v=3),
     "v true": lambda e: dict(e, v=True),
     "v string": lambda e: dict(e, v="1"),
     "rid uppercase": lambda e: dict(e, rid=e["rid"].upper()),

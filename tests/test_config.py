@@ -96,7 +96,7 @@ def test_the_phones_rules_and_look_from_the_environment(tmp_path) -> None:
         "recording_minutes": 60,
     }
     # A report's whole allowance is never below one attachment's: 8 MiB each, 8 MiB a report.
-    assert config.attachment_limits == (32, 32)
+    assert config.attachment_limits == (8 << 20, 8 << 20)
     assert Config.from_env({"FIELDAPP_INSTANCE": str(tmp_path), "FIELDAPP_DURESS_PIN": "0"}).duress_pin is False
 
 

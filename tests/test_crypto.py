@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from fieldapp import crypto
 
-from .conftest import FAST_KDF, VECTORS
+from .conftest import FAST_KDF, VECTORS, VECTORS_V2
 
 RECIPIENT = VECTORS["recipient"]
 PRIVATE = ec.derive_private_key(int(RECIPIENT["d"], 16), ec.SECP256R1())
@@ -25,7 +25,15 @@ def test_recipient_kid_and_point() -> None:
     assert pub == PUB and crypto.load_private_key(der).private_numbers().private_value == int(RECIPIENT["d"], 16)
 
 
-@pytest.mark.parametrize("vector", VECTORS["envelopes"], ids=lambda v: v["envelope"]["rid"][:8])
+# Both versions' vectors: the same recipient key, v2's labels and chunk size (PROTOCOL.md §9).
+ENVELOPE_VECTORS = VECTORS["envelopes"] + VECTORS_V2["envelopes"]
+
+
+def vector_id(vector: dict) -> str:
+    return f"v{vector['envelope']['v']}-{vector['envelope']['rid'][:8]}"
+
+
+@pytest.mark.parametrize("vector", ENVELOPE_VECTORS, ids=vector_id)
 def test_seal_reproduces_vector(vector: dict) -> None:
     expected = vector["envelope"]
     ephemeral = ec.derive_private_key(int(vector["eph_d"], 16), ec.SECP256R1())
@@ -36,12 +44,13 @@ def test_seal_reproduces_vector(vector: dict) -> None:
         ephemeral=ephemeral,
         iv=crypto.b64u_decode(expected["iv"]),
         att=expected.get("att"),
+        v=expected["v"],
     )
     assert sealed == expected
     assert crypto.encode_document(vector["doc"]) == crypto.b64u_decode(vector["doc_json"])
 
 
-@pytest.mark.parametrize("vector", VECTORS["envelopes"], ids=lambda v: v["envelope"]["rid"][:8])
+@pytest.mark.parametrize("vector", ENVELOPE_VECTORS, ids=vector_id)
 def test_open_vector(vector: dict) -> None:
     assert crypto.open_envelope(vector["envelope"], {RECIPIENT["kid"]: PRIVATE}) == vector["doc"]
 

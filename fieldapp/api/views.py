@@ -9,7 +9,7 @@ from flask import Response, after_this_request, current_app, jsonify, request
 from flask_babel import gettext
 
 from ..config import Config
-from ..crypto import b64u_encode
+from ..crypto import WIRES, b64u_encode
 from ..database import end_read, writing
 from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
@@ -72,7 +72,13 @@ def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
         with writing(db.session):
             devices.mark_synced(db.session, device)
     languages = [{"code": e.code, "name": e.name, "direction": e.direction} for e in language_entries()]
-    return jsonify(keys=org_keys, forms=forms.list_forms(), locales=languages, phone=_config().phone_rules)
+    return jsonify(
+        keys=org_keys,
+        forms=forms.list_forms(),
+        locales=languages,
+        phone=_config().phone_rules,
+        versions=sorted(WIRES),
+    )
 
 
 @bp.post("/reports")
@@ -124,10 +130,11 @@ def _close_after_a_refusal(response: Response) -> Response:
 def put_chunk(device: AuthenticatedDevice, aid: str, index: str):  # type: ignore[no-untyped-def]
     after_this_request(_close_after_a_refusal)
     store = attachments.DatabaseChunkStore(db.session)
-    attachments.chunk_index(index, attachments.find(db.session, aid, device.team_id))  # a 404 before any body
+    attachment = attachments.find(db.session, aid, device.team_id)
+    attachments.chunk_index(index, attachment)  # a 404 before any body
     if request.mimetype != "application/octet-stream":
         raise UnsupportedMedia(N_("El cuerpo debe ser los bytes de la parte (Content-Type: application/octet-stream)."))
-    limit = attachments.MAX_CHUNK_BYTES
+    limit = attachments.full_chunk_bytes(attachment)
     too_large = TooLarge(N_("Una parte lleva como máximo %(max)s bytes."), max=limit)
     if (request.content_length or 0) > limit:
         raise too_large

@@ -1,4 +1,4 @@
-"""The wire format of PROTOCOL.md v1, the Python twin of static/js/crypto.js: report envelopes, attachment
+"""The wire formats of PROTOCOL.md (v1 and v2), the Python twin of static/js/crypto.js: report envelopes, attachment
 chunks, and the P-256 keys they are sealed to. Bytes in, bytes out; checked by the known-answer vectors."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 import uuid
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -22,10 +23,27 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..errors import N_, Invalid
 
-ENVELOPE_VERSION = 1
-REPORT_INFO = b"fieldapp/1 report"
-AAD_PREFIX = "fieldapp/1|"
-CHUNK_SIZE = 262_144
+
+@dataclass(frozen=True)
+class Wire:
+    """What one version of the protocol fixes: its labels, bound into every key and tag, and its chunk size."""
+
+    v: int
+    report_info: bytes
+    aad_prefix: str
+    chunk_size: int
+
+
+# v1 is never edited (PROTOCOL.md): v2 only adds smaller chunks, under labels of its own so nothing mixes.
+WIRES = {
+    1: Wire(1, b"fieldapp/1 report", "fieldapp/1|", 262_144),
+    2: Wire(2, b"fieldapp/2 report", "fieldapp/2|", 65_536),
+}
+ENVELOPE_VERSION = 1  # what tools seal with unless told otherwise; phones seal with LATEST_VERSION
+LATEST_VERSION = 2
+REPORT_INFO = WIRES[1].report_info
+AAD_PREFIX = WIRES[1].aad_prefix
+CHUNK_SIZE = WIRES[1].chunk_size
 MAX_DOC_BYTES = 1024 * 1024
 PUB_LEN = 65
 IV_LEN = 12
@@ -128,12 +146,17 @@ def parse_pem(pem: bytes) -> tuple[bytes | None, bytes]:
 # ---------------------------------------------------------------- envelopes
 
 
-def report_aad(rid: str, kid: str) -> bytes:
-    return f"{AAD_PREFIX}{rid}|{kid}".encode()
+def wire(v: int) -> Wire:
+    """The version's constants; KeyError for one that does not exist."""
+    return WIRES[v]
 
 
-def _report_key(z: bytes, epk: bytes, pub: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=epk + pub, info=REPORT_INFO).derive(z)
+def report_aad(rid: str, kid: str, v: int = 1) -> bytes:
+    return f"{WIRES[v].aad_prefix}{rid}|{kid}".encode()
+
+
+def _report_key(z: bytes, epk: bytes, pub: bytes, v: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=epk + pub, info=WIRES[v].report_info).derive(z)
 
 
 def encode_document(doc: Mapping[str, Any]) -> bytes:
@@ -149,8 +172,9 @@ def seal_report(
     ephemeral: ec.EllipticCurvePrivateKey | None = None,
     iv: bytes | None = None,
     att: list[dict[str, Any]] | None = None,
+    v: int = ENVELOPE_VERSION,
 ) -> dict[str, Any]:
-    """Seal gzip-compressed document bytes to the organisation key `pub`.
+    """Seal gzip-compressed document bytes to the organisation key `pub`, as version `v`.
 
     `ephemeral` and `iv` are injectable only so known-answer vectors can be reproduced.
     """
@@ -160,9 +184,9 @@ def seal_report(
     epk = public_raw(e)
     z = e.exchange(ec.ECDH(), recipient)
     iv = iv if iv is not None else os.urandom(IV_LEN)
-    ct = AESGCM(_report_key(z, epk, pub)).encrypt(iv, doc_gz, report_aad(rid, kid))
+    ct = AESGCM(_report_key(z, epk, pub, v)).encrypt(iv, doc_gz, report_aad(rid, kid, v))
     envelope: dict[str, Any] = {
-        "v": ENVELOPE_VERSION,
+        "v": wire(v).v,
         "rid": rid,
         "kid": kid,
         "epk": b64u_encode(epk),
@@ -207,14 +231,15 @@ def open_envelope(
     *,
     max_doc_bytes: int = MAX_DOC_BYTES,
 ) -> dict[str, Any]:
-    """Open a v1 envelope with the organisation's private keys (by kid) -> the document.
+    """Open a v1 or v2 envelope with the organisation's private keys (by kid) -> the document.
 
     Every failure is one EnvelopeError naming the rid.
     """
     rid = envelope.get("rid") if isinstance(envelope, Mapping) else None
     rid = rid if isinstance(rid, str) else "?"
     try:
-        if envelope.get("v") != ENVELOPE_VERSION:
+        v = envelope.get("v")
+        if type(v) is not int or v not in WIRES:
             raise EnvelopeError(rid, N_("versión de sobre no admitida"))
         kid = envelope.get("kid")
         if not is_kid(kid):
@@ -237,7 +262,7 @@ def open_envelope(
         z = private.exchange(ec.ECDH(), ephemeral)
         pub = public_raw(private)
         try:
-            doc_gz = AESGCM(_report_key(z, epk, pub)).decrypt(iv, ct, report_aad(rid, kid))
+            doc_gz = AESGCM(_report_key(z, epk, pub, v)).decrypt(iv, ct, report_aad(rid, kid, v))
         except InvalidTag as exc:
             raise EnvelopeError(rid, N_("falló la autenticación (dañado o alterado)")) from exc
         try:
@@ -266,21 +291,30 @@ def chunk_iv(index: int) -> bytes:
     return bytes(4) + index.to_bytes(8, "big")
 
 
-def chunk_aad(aid: str, index: int, final: bool) -> bytes:
-    return f"{AAD_PREFIX}{aid}|{index}|{'last' if final else 'more'}".encode()
+def chunk_aad(aid: str, index: int, final: bool, v: int = 1) -> bytes:
+    return f"{WIRES[v].aad_prefix}{aid}|{index}|{'last' if final else 'more'}".encode()
 
 
-def seal_chunks(key: bytes, aid: str, plaintext: bytes) -> list[bytes]:
-    pieces = [plaintext[i : i + CHUNK_SIZE] for i in range(0, len(plaintext), CHUNK_SIZE)] or [b""]
+def chunk_count(size: int, v: int = 1) -> int:
+    """How many chunks a file of `size` bytes is cut into (an empty file is one empty chunk)."""
+    return max(1, -(-size // WIRES[v].chunk_size))
+
+
+def seal_chunks(key: bytes, aid: str, plaintext: bytes, v: int = 1) -> list[bytes]:
+    step = WIRES[v].chunk_size
+    pieces = [plaintext[i : i + step] for i in range(0, len(plaintext), step)] or [b""]
     aes = AESGCM(key)
     last = len(pieces) - 1
-    return [aes.encrypt(chunk_iv(i), p, chunk_aad(aid, i, i == last)) for i, p in enumerate(pieces)]
+    return [aes.encrypt(chunk_iv(i), p, chunk_aad(aid, i, i == last, v)) for i, p in enumerate(pieces)]
 
 
-def open_chunks(key: bytes, aid: str, chunks: list[bytes]) -> bytes:
+def open_chunks(key: bytes, aid: str, chunks: list[bytes], v: int = 1) -> bytes:
+    """Every chunk opened in order; a chunk failing its tag, or one longer than the version's, is a ValueError."""
     aes = AESGCM(key)
     last = len(chunks) - 1
+    if any(len(c) > WIRES[v].chunk_size + TAG_LEN for c in chunks):
+        raise ValueError(f"attachment {aid}: a chunk is longer than version {v} allows")
     try:
-        return b"".join(aes.decrypt(chunk_iv(i), c, chunk_aad(aid, i, i == last)) for i, c in enumerate(chunks))
+        return b"".join(aes.decrypt(chunk_iv(i), c, chunk_aad(aid, i, i == last, v)) for i, c in enumerate(chunks))
     except InvalidTag as exc:
         raise ValueError(f"attachment {aid}: a chunk failed authentication") from exc

@@ -22,7 +22,6 @@ from ..models import Attachment, AttachmentChunk, Report
 from .inbox import open_stored
 from .reports import UUID4_RE
 
-MAX_CHUNK_BYTES = crypto.CHUNK_SIZE + crypto.TAG_LEN  # a full chunk and its GCM tag
 INDEX_RE = re.compile(r"0|[1-9][0-9]{0,5}")
 UNKNOWN = N_("No hay ningún adjunto con ese identificador.")
 NOT_WHOLE = N_("El adjunto aún no ha llegado entero: faltan partes.")
@@ -114,15 +113,21 @@ def read_bounded(stream: BinaryIO, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def full_chunk_bytes(attachment: Attachment) -> int:
+    """A full chunk and its GCM tag, in the version of the envelope that declared the attachment."""
+    return crypto.wire(attachment.version).chunk_size + crypto.TAG_LEN
+
+
 def check_chunk_size(attachment: Attachment, index: int, size: int) -> None:
     """Every chunk but the last is exactly a full one; the last holds at least its tag (PROTOCOL.md §4)."""
     final = index == attachment.chunks - 1
-    if (final and not crypto.TAG_LEN <= size <= MAX_CHUNK_BYTES) or (not final and size != MAX_CHUNK_BYTES):
+    full = full_chunk_bytes(attachment)
+    if (final and not crypto.TAG_LEN <= size <= full) or (not final and size != full):
         raise Invalid(
             N_("La parte %(index)s tiene %(size)s bytes; se esperaban %(expected)s."),
             index=index,
             size=size,
-            expected=f"{crypto.TAG_LEN}–{MAX_CHUNK_BYTES}" if final else str(MAX_CHUNK_BYTES),
+            expected=f"{crypto.TAG_LEN}–{full}" if final else str(full),
         )
 
 
@@ -198,16 +203,24 @@ def _b64u_32(value: object) -> bool:
         return False
 
 
-def entry_problem(entry: object, declared: dict[str, int]) -> str | None:
-    """Why a document's attachment entry cannot be used (anyone with a device token can seal anything), or None."""
+def entry_problem(entry: object, declared: dict[str, tuple[int, int]]) -> str | None:
+    """Why a document's attachment entry cannot be used (anyone with a device token can seal anything), or None.
+
+    `declared`: {aid: (chunks, version)} as the report's envelope declared them.
+    """
     if type(entry) is not dict or not entry.keys() <= ENTRY_KEYS or not ENTRY_KEYS - {"duration_ms"} <= entry.keys():
         return N_("La descripción del adjunto no es válida.")
     aid, size, chunks = entry["aid"], entry["size"], entry["chunks"]
-    if not isinstance(aid, str) or not UUID4_RE.fullmatch(aid) or declared.get(aid) != chunks:
+    if not isinstance(aid, str) or not UUID4_RE.fullmatch(aid) or declared.get(aid, (None,))[0] != chunks:
         return N_("El adjunto no coincide con lo que declaró el sobre del informe.")
     if entry["kind"] not in KINDS or not isinstance(entry["mime"], str) or len(entry["mime"]) > 100:
         return N_("La descripción del adjunto no es válida.")
-    if type(size) is not int or type(chunks) is not int or size < 0 or chunks != max(1, -(-size // crypto.CHUNK_SIZE)):
+    if (
+        type(size) is not int
+        or type(chunks) is not int
+        or size < 0
+        or chunks != crypto.chunk_count(size, declared[aid][1])
+    ):
         return N_("El tamaño del adjunto no coincide con sus partes.")
     duration = entry.get("duration_ms")
     if duration is not None and (type(duration) is not int or not 0 <= duration <= 10**8):
@@ -225,7 +238,7 @@ def _entries(document: dict[str, Any] | None) -> list[Any]:
 def listed(session: Session, report: Report, document: dict[str, Any] | None) -> list[Listed]:
     """The attachments a decrypted report names, each with how much of it has arrived."""
     rows = {a.aid: a for a in session.scalars(select(Attachment).where(Attachment.report_id == report.id))}
-    declared = {aid: row.chunks for aid, row in rows.items()}
+    declared = {aid: (row.chunks, row.version) for aid, row in rows.items()}
     found = []
     for entry in _entries(document)[:32]:
         problem = entry_problem(entry, declared)
@@ -257,7 +270,7 @@ def open_attachment(
     entry = next((e for e in _entries(document) if isinstance(e, dict) and e.get("aid") == aid), None)
     if entry is None or aid not in rows:
         raise NotFound(UNKNOWN)
-    problem = entry_problem(entry, {a: r.chunks for a, r in rows.items()})
+    problem = entry_problem(entry, {a: (r.chunks, r.version) for a, r in rows.items()})
     if problem is not None:
         raise Invalid(problem)
     [shown] = listed(session, report, {"attachments": [entry]})
@@ -265,7 +278,7 @@ def open_attachment(
     if chunks is None:
         raise Conflict(NOT_WHOLE)
     try:
-        plain = crypto.open_chunks(crypto.b64u_decode(entry["key"]), aid, chunks)
+        plain = crypto.open_chunks(crypto.b64u_decode(entry["key"]), aid, chunks, rows[aid].version)
     except ValueError as exc:
         raise Invalid(N_("El adjunto está dañado: una parte no pasa la comprobación de cifrado.")) from exc
     if crypto.b64u_encode(hashlib.sha256(plain).digest()) != entry["sha256"] or len(plain) != entry["size"]:

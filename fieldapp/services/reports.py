@@ -26,7 +26,7 @@ ENVELOPE_FIELDS = ("v", "rid", "kid", "epk", "iv", "ct", "att")
 ALL_FIELDS = frozenset(ENVELOPE_FIELDS)
 REQUIRED_FIELDS = ALL_FIELDS - {"att"}
 MAX_ATTACHMENTS = 16
-MAX_CHUNKS = 4096  # 1 GiB at 256 KiB a chunk
+MAX_ATTACHMENT_BYTES = 1 << 30  # whatever the configuration says, 1 GiB an attachment at most
 
 STORED, DUPLICATE, REJECTED = "stored", "duplicate", "rejected"
 
@@ -38,10 +38,11 @@ class CheckedEnvelope:
     text: str  # the canonical JSON kept and compared
     sha256: str
     att: tuple[tuple[str, int], ...] = ()  # (aid, chunks) declared
+    version: int = 1  # the envelope's v, which fixes its attachments' chunk size
 
 
-# (chunks one attachment may have, chunks all of one report's may have together): Config.attachment_limits.
-NO_LIMITS = (MAX_CHUNKS, MAX_CHUNKS * MAX_ATTACHMENTS)
+# (bytes one attachment may have, bytes all of one report's may have together): Config.attachment_limits.
+NO_LIMITS = (MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_BYTES * MAX_ATTACHMENTS)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def _b64u_field(envelope: dict[str, Any], name: str, min_len: int, max_len: int)
         raise Invalid(N_("El campo «%(field)s» no tiene la longitud esperada."), field=name)
 
 
-def _check_attachments(att: object, limits: tuple[int, int]) -> list[dict[str, Any]]:
+def _check_attachments(att: object, limits: tuple[int, int], v: int) -> list[dict[str, Any]]:
+    chunk_size = crypto.wire(v).chunk_size
     if not isinstance(att, list) or len(att) > MAX_ATTACHMENTS:
         raise Invalid(N_("El campo «att» debe ser una lista de hasta %(max)s adjuntos."), max=MAX_ATTACHMENTS)
     seen = set()
@@ -75,28 +77,24 @@ def _check_attachments(att: object, limits: tuple[int, int]) -> list[dict[str, A
             or not isinstance(item["aid"], str)
             or not UUID4_RE.fullmatch(item["aid"])
             or type(item["chunks"]) is not int
-            or not 1 <= item["chunks"] <= MAX_CHUNKS
+            or not 1 <= item["chunks"] <= MAX_ATTACHMENT_BYTES // chunk_size
             or item["aid"] in seen
         ):
             raise Invalid(N_("Un adjunto del campo «att» no es válido."))
         seen.add(item["aid"])
     per_attachment, per_report = limits
-    if any(item["chunks"] > per_attachment for item in att):
-        raise Invalid(
-            N_("Un adjunto pasa del tamaño máximo de %(mb)s MiB."), mb=per_attachment * crypto.CHUNK_SIZE >> 20
-        )
-    if sum(item["chunks"] for item in att) > per_report:
-        raise Invalid(
-            N_("Los adjuntos de un informe pasan del tamaño máximo de %(mb)s MiB."),
-            mb=per_report * crypto.CHUNK_SIZE >> 20,
-        )
+    # Declared chunks are full ones, so a file may be up to one chunk under what is counted here.
+    if any(item["chunks"] * chunk_size > per_attachment for item in att):
+        raise Invalid(N_("Un adjunto pasa del tamaño máximo de %(mb)s MiB."), mb=per_attachment >> 20)
+    if sum(item["chunks"] for item in att) * chunk_size > per_report:
+        raise Invalid(N_("Los adjuntos de un informe pasan del tamaño máximo de %(mb)s MiB."), mb=per_report >> 20)
     return [{"aid": item["aid"], "chunks": item["chunks"]} for item in att]
 
 
 def check_envelope(
     envelope: object, known_kids: set[str], max_ct_bytes: int, attachment_limits: tuple[int, int] = NO_LIMITS
 ) -> CheckedEnvelope:
-    """Validate every field of a v1 envelope (PROTOCOL.md §2) and give its canonical form.
+    """Validate every field of a v1 or v2 envelope (PROTOCOL.md §2) and give its canonical form.
 
     Pure, so a batch is checked without holding the database's write lock. Whether `epk` is on the curve is
     left to the opener (one clear error there): checking it here would cost more than the rest together.
@@ -109,7 +107,8 @@ def check_envelope(
         raise Invalid(N_("Campo desconocido en el sobre: %(field)s."), field=unknown)
     if not REQUIRED_FIELDS <= fields:
         raise Invalid(N_("Falta el campo «%(field)s» en el sobre."), field=sorted(REQUIRED_FIELDS - fields)[0])
-    if type(envelope["v"]) is not int or envelope["v"] != crypto.ENVELOPE_VERSION:
+    v = envelope["v"]
+    if type(v) is not int or v not in crypto.WIRES:
         raise Invalid(N_("Versión de sobre no admitida."))
     rid = envelope["rid"]
     if not isinstance(rid, str) or not UUID4_RE.fullmatch(rid):
@@ -125,13 +124,13 @@ def check_envelope(
     _b64u_field(envelope, "iv", crypto.IV_LEN, crypto.IV_LEN)
     _b64u_field(envelope, "ct", crypto.TAG_LEN, max_ct_bytes)
     canonical: dict[str, Any] = {name: envelope[name] for name in ENVELOPE_FIELDS if name != "att"}
-    att = _check_attachments(envelope["att"], attachment_limits) if "att" in fields else None
+    att = _check_attachments(envelope["att"], attachment_limits, v) if "att" in fields else None
     if att:
         canonical["att"] = att
     # A serializer, never string assembly: whatever slips past a check above still yields valid JSON.
     text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
     declared = tuple((item["aid"], item["chunks"]) for item in att or ())
-    return CheckedEnvelope(rid, kid, text, hashlib.sha256(text.encode()).hexdigest(), declared)
+    return CheckedEnvelope(rid, kid, text, hashlib.sha256(text.encode()).hexdigest(), declared, v)
 
 
 def _insert_ignoring_existing(session: Session, table: Any, key: str, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -170,7 +169,7 @@ def _store_attachments(session: Session, inserted: dict[str, int], candidates: d
     """The attachment rows of reports just inserted; answers the rids whose aids a concurrent writer took first,
     whose reports are taken out again in the same transaction."""
     rows = [
-        {"aid": aid, "report_id": report_id, "chunks": chunks, "received": 0}
+        {"aid": aid, "report_id": report_id, "chunks": chunks, "received": 0, "version": candidates[rid].version}
         for rid, report_id in inserted.items()
         for aid, chunks in candidates[rid].att
     ]

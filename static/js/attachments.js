@@ -12,6 +12,24 @@ export const PIECE_BYTES = 256 * 1024; // a photo is kept in pieces as small as 
 
 // Without a data key (none yet, or locked meanwhile) nothing reaches storage: what is recorded stays in memory.
 const unsealed = new Map(); // `${draft}|${media}` -> { header, pieces: Map(n -> bytes) }
+// Each media's SHA-256, made when the form lists it so that saving waits for the AES alone. Keyed by its
+// length too: a media only ever grows (slices are added, none replaced), so a new length is a new digest.
+const digests = new Map(); // `${draft}|${media}` -> { length, digest: Promise<Uint8Array> }
+
+function digestOf(draftId, item) {
+  const name = `${draftId}|${item.id}`;
+  const known = digests.get(name);
+  if (known && known.length === item.bytes.length) return known.digest;
+  const digest = sha256(item.bytes);
+  digests.set(name, { length: item.bytes.length, digest });
+  digest.catch(() => digests.delete(name));
+  return digest;
+}
+
+// The form listed these media: their digests are made now, while the worker is still writing.
+export function prepareDigests(draftId, media) {
+  for (const item of media) digestOf(draftId, item).catch(() => null);
+}
 
 function memoryOf(draftId, mediaId) {
   const name = `${draftId}|${mediaId}`;
@@ -94,23 +112,26 @@ export async function draftMedia(key, draftId) {
 
 export async function dropMedia(draftId, mediaId) {
   unsealed.delete(`${draftId}|${mediaId}`);
+  digests.delete(`${draftId}|${mediaId}`);
   await db.deleteMedia(draftId, mediaId);
 }
 
 // What memory held for a draft is gone (saved, discarded or locked).
 export function forgetDraft(draftId) {
-  for (const name of [...unsealed.keys()]) if (name.startsWith(`${draftId}|`)) unsealed.delete(name);
+  for (const map of [unsealed, digests]) {
+    for (const name of [...map.keys()]) if (name.startsWith(`${draftId}|`)) map.delete(name);
+  }
 }
 
 // The media sealed for the server, each under a fresh random key: the document's entries (which carry the
-// keys, and go only inside the sealed report), the envelope's `att` and the chunks to store.
-export async function sealForServer(media) {
+// keys, and go only inside the sealed report), the envelope's `att` and the chunks to store, in version `v`.
+export async function sealForServer(draftId, media, v) {
   const entries = [];
   const att = [];
   const parts = [];
   for (const item of media) {
     const key = crypto.getRandomValues(new Uint8Array(32));
-    const chunks = await sealChunks(key, item.id, item.bytes);
+    const chunks = await sealChunks(key, item.id, item.bytes, v);
     const entry = {
       aid: item.id,
       kind: item.kind,
@@ -118,7 +139,7 @@ export async function sealForServer(media) {
       size: item.bytes.length,
       chunks: chunks.length,
       key: b64uEncode(key),
-      sha256: b64uEncode(await sha256(item.bytes)),
+      sha256: b64uEncode(await digestOf(draftId, item)),
     };
     if (item.kind === "audio" && Number.isFinite(item.durationMs)) entry.duration_ms = Math.round(item.durationMs);
     entries.push(entry);

@@ -1,8 +1,24 @@
-// Report sealing in the browser, exactly as docs/PROTOCOL.md §2 fixes it (WebCrypto only).
+// Report sealing in the browser, exactly as docs/PROTOCOL.md §2 and §4 fix it (WebCrypto only).
 // Pure functions: bytes in, bytes out; no storage, no network, no DOM.
 
 const encoder = new TextEncoder();
-const REPORT_INFO = encoder.encode("fieldapp/1 report");
+// What each version fixes; v1 is never edited, v2 only adds smaller chunks under labels of its own.
+export const WIRES = {
+  1: { info: encoder.encode("fieldapp/1 report"), prefix: "fieldapp/1|", chunkSize: 262144 },
+  2: { info: encoder.encode("fieldapp/2 report"), prefix: "fieldapp/2|", chunkSize: 65536 },
+};
+export const LATEST_VERSION = 2;
+
+// The highest version both this phone and the server speak (a server that names none speaks v1).
+export function versionFor(bootstrap) {
+  const offered = (bootstrap && Array.isArray(bootstrap.versions) && bootstrap.versions) || [1];
+  return Math.max(1, ...offered.filter((v) => Object.hasOwn(WIRES, v)));
+}
+
+function wire(v) {
+  if (!Object.hasOwn(WIRES, v)) throw new Error(`no protocol version ${v}`);
+  return WIRES[v];
+}
 const ECDH = { name: "ECDH", namedCurve: "P-256" };
 
 export function b64uEncode(bytes) {
@@ -70,34 +86,35 @@ async function ephemeralPair(ephemeralJwk) {
   return { privateKey, epk: new Uint8Array(await crypto.subtle.exportKey("raw", publicKey)) };
 }
 
-// Seal gzip-compressed document bytes to the organisation key `pub` (65-byte raw P-256 point).
+// Seal gzip-compressed document bytes to the organisation key `pub` (65-byte raw P-256 point), as version `v`.
 // `ephemeralJwk` and `iv` are injectable only so that known-answer vectors can be reproduced.
-export async function sealReport(docGz, pub, rid, { ephemeralJwk, iv, att } = {}) {
+export async function sealReport(docGz, pub, rid, { ephemeralJwk, iv, att, v = 1 } = {}) {
+  const { info, prefix } = wire(v);
   const recipient = await crypto.subtle.importKey("raw", pub, ECDH, false, []);
   const kid = await kidFor(pub);
   const { privateKey, epk } = await ephemeralPair(ephemeralJwk);
   const z = await crypto.subtle.deriveBits({ name: "ECDH", public: recipient }, privateKey, 256);
   const hkdfKey = await crypto.subtle.importKey("raw", z, "HKDF", false, ["deriveKey"]);
   const aesKey = await crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: concat(epk, pub), info: REPORT_INFO },
+    { name: "HKDF", hash: "SHA-256", salt: concat(epk, pub), info },
     hkdfKey,
     { name: "AES-GCM", length: 256 },
     false,
     ["encrypt"],
   );
   const nonce = iv || crypto.getRandomValues(new Uint8Array(12));
-  const aad = encoder.encode(`fieldapp/1|${rid}|${kid}`);
+  const aad = encoder.encode(`${prefix}${rid}|${kid}`);
   const ct = new Uint8Array(
     await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad }, aesKey, docGz),
   );
-  const envelope = { v: 1, rid, kid, epk: b64uEncode(epk), iv: b64uEncode(nonce), ct: b64uEncode(ct) };
+  const envelope = { v, rid, kid, epk: b64uEncode(epk), iv: b64uEncode(nonce), ct: b64uEncode(ct) };
   if (att && att.length) envelope.att = att;
   return envelope;
 }
 
 // A whole report: encode, compress and seal; a fresh rid unless one is given. `att`: its attachments' list.
-export async function sealDocument(doc, pub, rid = crypto.randomUUID(), att = []) {
-  return sealReport(await encodeDocument(doc), pub, rid, { att });
+export async function sealDocument(doc, pub, rid = crypto.randomUUID(), att = [], v = 1) {
+  return sealReport(await encodeDocument(doc), pub, rid, { att, v });
 }
 
 // Attachment chunk i (PROTOCOL.md §4): iv = 4 zero bytes || i as 8-byte big-endian.
@@ -107,14 +124,29 @@ export function chunkIv(index) {
   return iv;
 }
 
-export async function sealChunks(key, aid, plaintext, chunkSize = 262144) {
+// How many chunks a file of `size` bytes is cut into in version `v` (an empty file is one empty chunk).
+export function chunkCount(size, v = 1) {
+  return Math.max(1, Math.ceil(size / wire(v).chunkSize));
+}
+
+const SEAL_WINDOW = 8; // chunks sealed at once
+
+export async function sealChunks(key, aid, plaintext, v = 1) {
+  const { chunkSize, prefix } = wire(v);
   const aes = await crypto.subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
-  const count = Math.max(1, Math.ceil(plaintext.length / chunkSize));
-  const chunks = [];
-  for (let i = 0; i < count; i++) {
+  const count = chunkCount(plaintext.length, v);
+  const chunks = new Array(count);
+  const seal = async (i) => {
     const piece = plaintext.subarray(i * chunkSize, (i + 1) * chunkSize);
-    const aad = encoder.encode(`fieldapp/1|${aid}|${i}|${i === count - 1 ? "last" : "more"}`);
-    chunks.push(new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: chunkIv(i), additionalData: aad }, aes, piece)));
+    const aad = encoder.encode(`${prefix}${aid}|${i}|${i === count - 1 ? "last" : "more"}`);
+    chunks[i] = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv: chunkIv(i), additionalData: aad }, aes, piece));
+  };
+  // A few asked for at once (WebCrypto then needs no round trip between them), not all: each call copies its
+  // plaintext, and a long recording copied whole at once would double the memory a cheap phone has for it.
+  for (let start = 0; start < count; start += SEAL_WINDOW) {
+    const inFlight = [];
+    for (let i = start; i < Math.min(count, start + SEAL_WINDOW); i++) inFlight.push(seal(i));
+    await Promise.all(inFlight);
   }
   return chunks;
 }

@@ -2,7 +2,7 @@
 // from the camera or the gallery, redrawn so that nothing but their pixels survive; listen back, look, delete.
 // Everything is kept with the draft as it is made (attachments.js); what is shown lives only while the form is open.
 
-import { dropMedia, draftMedia, keepFile, keepHeader, keepSlice, forgetDraft } from "../attachments.js";
+import { dropMedia, draftMedia, keepFile, keepHeader, keepSlice, forgetDraft, prepareDigests } from "../attachments.js";
 import { t, tn } from "../i18n.js";
 import { rules } from "../lock.js";
 import { AUDIO_BITS_PER_SECOND, baseType, objectUrl, recordingType, redrawPhoto, revokeUrl, startRecording, storageLeft, thumbnailOf } from "../media.js";
@@ -120,6 +120,7 @@ export function attachmentsPanel({ draftId, dataKey, changed }) {
     }
     if (closed) return;
     items = found;
+    prepareDigests(draftId, found);
     draw();
   }
 
@@ -138,7 +139,7 @@ export function attachmentsPanel({ draftId, dataKey, changed }) {
     if (left === null) return limitMinutes;
     const minutes = Math.floor(left / BYTES_PER_MINUTE_KEPT);
     hint.hidden = minutes >= limitMinutes;
-    hint.textContent = tn("Hay espacio para un %(count)s minuto de grabación.", "Hay espacio para unos %(count)s minutos de grabación.", minutes);
+    hint.textContent = tn("Hay espacio para %(count)s minuto de grabación.", "Hay espacio para unos %(count)s minutos de grabación.", minutes);
     return Math.min(limitMinutes, minutes);
   }
 
@@ -224,7 +225,9 @@ export function attachmentsPanel({ draftId, dataKey, changed }) {
       }
       const mediaId = crypto.randomUUID();
       await keepFile(dataKey(), draftId, mediaId, { kind: "photo", mime: photo.mime, createdAt: Date.now() }, photo.bytes);
-      items.push({ id: mediaId, kind: "photo", mime: photo.mime, bytes: photo.bytes, thumb: photo.thumb, createdAt: Date.now() });
+      const item = { id: mediaId, kind: "photo", mime: photo.mime, bytes: photo.bytes, thumb: photo.thumb, createdAt: Date.now() };
+      items.push(item);
+      prepareDigests(draftId, [item]);
       changed({ now: true });
       if (!closed) draw();
     });

@@ -2,7 +2,7 @@
 // and saving seals the report to the organisation key and ends the draft in one transaction.
 
 import { sealForServer } from "../attachments.js";
-import { b64uDecode, sealDocument } from "../crypto.js";
+import { b64uDecode, sealDocument, versionFor } from "../crypto.js";
 import * as db from "../db.js";
 import { SAVE_DELAY_MS, discardDraft, keepDraft } from "../drafts.js";
 import { t } from "../i18n.js";
@@ -155,7 +155,8 @@ export async function formScreen(quick, resumed = null) {
     summary.hidden = true;
     await writing;
     try {
-      await saveReport(definition, key, rid, collectAnswers(form, definition, quick), await media.media());
+      const answers = collectAnswers(form, definition, quick);
+      await saveReport(definition, key, versionFor(bootstrap), rid, answers, await media.media());
     } catch (error) {
       summary.textContent = saveProblem(error);
       summary.hidden = false;
@@ -197,8 +198,8 @@ export async function formScreen(quick, resumed = null) {
 
 // Seal first, then store: nothing readable is ever written. One transaction: stored whole or not at all, the
 // recordings' and photos' chunks with it.
-async function saveReport(definition, key, rid, answers, media) {
-  const { entries, att, parts } = await sealForServer(media);
+async function saveReport(definition, key, version, rid, answers, media) {
+  const { entries, att, parts } = await sealForServer(rid, media, version);
   const doc = {
     form: definition.id,
     form_version: definition.version,
@@ -207,7 +208,7 @@ async function saveReport(definition, key, rid, answers, media) {
     answers,
     attachments: entries,
   };
-  const envelope = await sealDocument(doc, b64uDecode(key.pub), rid, att);
+  const envelope = await sealDocument(doc, b64uDecode(key.pub), rid, att, version);
   const kinds = Object.fromEntries(entries.map((entry) => [entry.aid, entry.kind]));
   // The draft and its pieces end in the same transaction.
   await db.addToOutboxFromDraft(envelope, await kept.savedNote(rid, localDate(), kinds), rid, parts);
