@@ -23,10 +23,19 @@ export function setLanguage(code) {
 // Uploads wait for the body to cross the slowest link the phones meet, not a fixed two minutes.
 const UPLOAD_BASE_MS = 15000; // connecting and the server's work, on a bad signal
 const SLOWEST_LINK_BYTES_PER_S = 2048; // a weak 2G link
+const SLOWEST_CHUNK_BYTES_PER_S = 1024; // a chunk is small enough to wait for at GPRS's worst
 const UPLOAD_MAX_MS = 5 * 60 * 1000;
 
+function timeoutAt(bytes, bytesPerS) {
+  return Math.min(UPLOAD_MAX_MS, Math.round(UPLOAD_BASE_MS + (bytes / bytesPerS) * 1000));
+}
+
 export function uploadTimeoutMs(bytes) {
-  return Math.min(UPLOAD_MAX_MS, Math.round(UPLOAD_BASE_MS + (bytes / SLOWEST_LINK_BYTES_PER_S) * 1000));
+  return timeoutAt(bytes, SLOWEST_LINK_BYTES_PER_S);
+}
+
+export function chunkTimeoutMs(bytes) {
+  return timeoutAt(bytes, SLOWEST_CHUNK_BYTES_PER_S);
 }
 
 // `body` is JSON text unless a `type` says otherwise; `signal` lets the caller give up (the connection came
@@ -93,7 +102,7 @@ export function attachmentStatus(token, aid, { signal } = {}) {
 // One sealed chunk, as raw bytes; the same chunk again changes nothing on the server.
 export function putChunk(token, aid, index, bytes, { signal } = {}) {
   const path = `/api/v1/attachments/${encodeURIComponent(aid)}/chunks/${index}`;
-  const timeoutMs = uploadTimeoutMs(bytes.length);
+  const timeoutMs = chunkTimeoutMs(bytes.length);
   return call("PUT", path, { token, body: bytes, type: "application/octet-stream", timeoutMs, signal });
 }
 

@@ -99,13 +99,14 @@ export function createOutbox({
     emit("retry", { inMs: delay, failures });
   }
 
-  async function sendBatch(token, batch, signal) {
+  // Every request of a drain: an answer overdue is offered to be given up on, a chunk's as a batch's.
+  async function watched(request) {
     const stallTimer = timers.setTimeout(() => {
       stalled = true;
       emit("stalled");
     }, stallAfterMs);
     try {
-      return await api.postReports(token, batch.map((e) => e.envelope), { signal });
+      return await request();
     } finally {
       timers.clearTimeout(stallTimer);
       stalled = false;
@@ -123,7 +124,7 @@ export function createOutbox({
     emit("progress", { sent: done, total: queued.length });
     for (const batch of batchesOf(queued)) {
       if (signal.aborted) throw new api.NetworkError("abandoned");
-      const answer = await sendBatch(token, batch, signal);
+      const answer = await watched(() => api.postReports(token, batch.map((e) => e.envelope), { signal }));
       const outcome = verdicts(answer, batch);
       const byRid = new Map(batch.map((entry) => [entry.rid, entry]));
       const delivered = outcome.filter((o) => o.verdict === "delivered").map((o) => byRid.get(o.rid));
@@ -147,7 +148,7 @@ export function createOutbox({
     for (const [position, { aid, chunks }] of attachments.entries()) {
       let answer;
       try {
-        answer = await api.attachmentStatus(token, aid, { signal });
+        answer = await watched(() => api.attachmentStatus(token, aid, { signal }));
       } catch (error) {
         if (!(error instanceof api.ApiError) || error.status !== 404) throw error;
         // The server does not know it: its envelope is sent again (a restored server); twice unknown, refused.
@@ -170,7 +171,7 @@ export function createOutbox({
         if (!bytes) return "gone";
         emit("progress", { part: { rid: entry.rid, aid, attachment: position + 1, attachments: attachments.length, index: received.size + 1, chunks } });
         try {
-          await api.putChunk(token, aid, i, bytes, { signal });
+          await watched(() => api.putChunk(token, aid, i, bytes, { signal }));
         } catch (error) {
           // 409, 413, 415, 422: the server will never take this chunk as it is; kept, and shown as refused.
           if (error instanceof api.ApiError && error.status < 500 && ![401, 408, 429].includes(error.status)) {

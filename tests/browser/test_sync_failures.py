@@ -335,6 +335,13 @@ def test_the_upload_timeout_fits_the_batch_on_a_slow_link(api_context, live_serv
     assert 15000 <= small <= 16000  # a few reports: a short wait, not two minutes
     assert 60000 <= batch <= 70000  # 100 KB at 2 KB/s, and the base
     assert huge == 300000  # capped
+    v1_chunk, v2_chunk = page.evaluate(
+        """async () => {
+            const { chunkTimeoutMs } = await import('/static/js/api.js');
+            return [262160, 65552].map((bytes) => chunkTimeoutMs(bytes));
+        }"""
+    )
+    assert v2_chunk == 15000 + 64016 and v1_chunk == 15000 + 256016  # the body at 1 KB/s: 8 kbit/s still finishes
 
 
 def test_each_batch_can_cross_the_slowest_link_before_its_timeout(api_context, live_server) -> None:
