@@ -166,19 +166,24 @@ def test_a_revoked_phone_gets_401_and_one_revoked_with_a_wipe_still_delivers(org
     assert_problem(client.get(f"/api/v1/attachments/{aid}", headers=org.headers), 401)
 
 
-def test_attachments_over_the_limits_are_refused_with_their_report(org: Org, client, app) -> None:
+@pytest.mark.parametrize("v", sorted(crypto.WIRES))
+def test_attachments_over_the_limits_are_refused_with_their_report(org: Org, client, app, v: int) -> None:
     config = app.config["FIELDAPP"]
-    per_attachment, per_report = config.attachment_limits
-    assert (per_attachment, per_report) == (128, 512)  # 32 MiB and 128 MiB in chunks of 256 KiB
+    assert config.attachment_limits == (32 << 20, 128 << 20)  # 32 MiB and 128 MiB
+    per_attachment, per_report = (limit // crypto.wire(v).chunk_size for limit in config.attachment_limits)
+    doc = {"form": "trafficking-report", "answers": {}}
     before = table_counts(app)
     for att in (
         [{"aid": str(uuid.uuid4()), "chunks": per_attachment + 1}],
         [{"aid": str(uuid.uuid4()), "chunks": per_attachment} for _ in range(per_report // per_attachment + 1)],
     ):
-        envelope = crypto.seal_document({"form": "trafficking-report", "answers": {}}, org.pub, att=att)
+        envelope = crypto.seal_document(doc, org.pub, att=att, v=v)
         [result] = client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers).json["results"]
         assert result["status"] == "rejected" and "MiB" in result["error"]
     assert table_counts(app) == before
+    at_the_limit = crypto.seal_document(doc, org.pub, att=[{"aid": str(uuid.uuid4()), "chunks": per_attachment}], v=v)
+    [result] = client.post("/api/v1/reports", json={"reports": [at_the_limit]}, headers=org.headers).json["results"]
+    assert result["status"] == "stored"
 
 
 def test_an_aid_another_report_declared_makes_the_later_report_rejected(org: Org, client, app) -> None:
@@ -225,12 +230,14 @@ def test_the_attachment_routes_never_fail_hard(org: Org, client, aid, index, bod
 # ---------------------------------------------------------------- supervisors
 
 
-def report_with_entries(org: Org, client, files: dict[str, bytes], damage: str | None = None) -> tuple[str, dict]:
+def report_with_entries(
+    org: Org, client, files: dict[str, bytes], damage: str | None = None, v: int = 1
+) -> tuple[str, dict]:
     """A report whose document names each file (kind by name), stored, with every chunk uploaded."""
     entries, att, sealed = [], [], {}
     for name, plain in files.items():
         aid, key = str(uuid.uuid4()), bytes(range(32))
-        chunks = crypto.seal_chunks(key, aid, plain)
+        chunks = crypto.seal_chunks(key, aid, plain, v)
         entry = {
             "aid": aid,
             "kind": "photo" if name.endswith(".jpg") else "audio",
@@ -246,7 +253,7 @@ def report_with_entries(org: Org, client, files: dict[str, bytes], damage: str |
         att.append({"aid": aid, "chunks": len(chunks)})
         sealed[name] = (aid, chunks)
     doc = {"form": "trafficking-report", "form_version": 1, "answers": {}, "attachments": entries}
-    envelope = crypto.seal_document(doc, org.pub, att=att)
+    envelope = crypto.seal_document(doc, org.pub, att=att, v=v)
     client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers)
     for name, (aid, chunks) in sealed.items():
         for i, chunk in enumerate(chunks):
@@ -256,10 +263,12 @@ def report_with_entries(org: Org, client, files: dict[str, bytes], damage: str |
 
 
 @pytest.mark.usefixtures("inbox_org")
-def test_a_supervisor_plays_and_sees_what_arrived_and_is_told_what_did_not(org, client, app) -> None:
+@pytest.mark.parametrize("v", sorted(crypto.WIRES))
+def test_a_supervisor_plays_and_sees_what_arrived_and_is_told_what_did_not(org, client, app, v) -> None:
     voice, photo = b"\x1a\x45\xdf\xa3" + bytes(300_000), b"\xff\xd8\xff\xe0" + bytes(1000)
-    files = {"voz.webm": voice, "cartel.jpg": photo, "missing.webm": bytes(600_000), "bad.webm": b"abc"}
-    rid, aids = report_with_entries(org, client, files, damage="bad.webm")
+    missing = bytes(2 * crypto.wire(v).chunk_size + 1)  # three chunks, one sent
+    files = {"voz.webm": voice, "cartel.jpg": photo, "missing.webm": missing, "bad.webm": b"abc"}
+    rid, aids = report_with_entries(org, client, files, damage="bad.webm", v=v)
     login(client, "sara")
     unlock(client)
     listed = client.get("/dashboard/reports").get_data(as_text=True)
@@ -322,3 +331,37 @@ def test_export_writes_each_attachment_decrypted_into_the_folder_given_and_names
     )
     assert oct((folder / rid / f"{aids['voz.webm']}.webm").stat().st_mode & 0o777) == "0o600"
     assert "faltan partes" in result.output and "SHA-256" in result.output and "2 adjuntos" in result.output
+
+
+@pytest.mark.usefixtures("inbox_org")
+def test_the_dashboard_streams_a_zip_of_the_rows_and_each_attachment_decrypted(org, client, app) -> None:
+    import csv
+    import io
+    import zipfile
+
+    voice = b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 1200
+    files = {"voz.webm": voice, "cartel.jpg": b"\xff\xd8" + bytes(10), "missing.webm": bytes(600_000), "bad.webm": b"x"}
+    rid, aids = report_with_entries(org, client, files, damage="bad.webm", v=2)
+    login(client, "sara")
+    assert client.get("/dashboard/export?format=csv&attachments=1").status_code == 302  # locked: unlock first
+    unlock(client)
+    assert client.get("/dashboard/export?format=csv&attachments=yes").status_code == 422
+    answer = client.get("/dashboard/export?format=csv&attachments=1")
+    assert answer.status_code == 200 and answer.mimetype == "application/zip"
+    assert answer.headers["Content-Disposition"].endswith('.zip"')
+    archive = zipfile.ZipFile(io.BytesIO(answer.data))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert names[0].startswith("fieldapp-csv-") and names[0].endswith(".csv") and names[-1] == "adjuntos.csv"
+    assert archive.read(f"{rid}/{aids['voz.webm']}.webm") == voice
+    assert archive.read(f"{rid}/{aids['cartel.jpg']}.jpg") == files["cartel.jpg"]
+    assert len(names) == 4  # the rows, two attachments whole and checked, the listing
+    assert rid in archive.read(names[0]).decode("utf-8-sig")
+    listing = list(csv.reader(io.StringIO(archive.read("adjuntos.csv").decode("utf-8-sig"))))
+    assert listing[0] == ["informe", "adjunto", "archivo", "estado"]
+    states = {row[1]: row[3] for row in listing[1:]}
+    assert states[aids["voz.webm"]] == "incluido" and "faltan partes" in states[aids["missing.webm"]]
+    assert "SHA-256" in states[aids["bad.webm"]]
+    english = client.get("/dashboard/export?format=jsonl&attachments=1&lang=en")
+    listing = zipfile.ZipFile(io.BytesIO(english.data)).read("attachments.csv").decode("utf-8-sig")
+    assert listing.startswith("report,attachment,file,state")

@@ -7,8 +7,10 @@ a BOM so that spreadsheet programs read the accents) and an HTCDS-compatible CSV
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -143,3 +145,60 @@ WRITERS: dict[str, Callable[[Iterable[dict[str, Any]]], Iterator[str]]] = {
     "jsonl": jsonl_rows,
     "htcds": htcds_rows,
 }
+
+
+class _Sink(io.RawIOBase):
+    """What the zip writes, handed on as it comes: a zip on a stream that cannot seek puts sizes after data."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
+def zipped(
+    rows_name: str,
+    lines: Iterable[str],
+    attachments: Iterable[Any],
+    listing_name: str,
+    listing_header: list[str],
+    included: str,
+    words: Callable[[str], str],
+) -> Iterator[bytes]:
+    """A zip made while it is sent: the rows file, each attachment decrypted at `<rid>/<aid>.<ext>`, and a CSV
+    listing every attachment with what became of it (`included`, or its problem put into `words`).
+
+    One attachment is in memory at a time; nothing is written anywhere but the stream.
+    """
+    sink = _Sink()
+    stamp = dt.datetime.now().timetuple()[:6]
+    listing = [BOM + _line(listing_header)]
+    with zipfile.ZipFile(sink, "w") as archive:
+        entry = zipfile.ZipInfo(rows_name, stamp)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(entry, "w", force_zip64=True) as out:
+            for line in lines:
+                out.write(line.encode())
+                if len(sink.parts) > 16:
+                    yield sink.take()
+        yield sink.take()
+        for item in attachments:
+            if item.data is None:
+                listing.append(_line([item.rid, item.aid, "", words(item.problem or "")]))
+                continue
+            # Recordings and photos are compressed already: stored as they are.
+            archive.writestr(zipfile.ZipInfo(item.file_name, stamp), item.data, compress_type=zipfile.ZIP_STORED)
+            listing.append(_line([item.rid, item.aid, item.file_name, included]))
+            yield sink.take()
+        archive.writestr(zipfile.ZipInfo(listing_name, stamp), "".join(listing), compress_type=zipfile.ZIP_DEFLATED)
+    yield sink.take()
