@@ -18,6 +18,7 @@ from fieldapp import crypto
 from fieldapp.extensions import db
 from fieldapp.models import Attachment, AttachmentChunk, Report
 
+from ..conftest import KEY_PASSPHRASE, LOGIN_PASSPHRASE
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_LOCALE, enrol, open_app, wait_for_queued
 
 SENTENCE = "Me ofrecieron trabajo en una mina y no me dejan salir. Nos quitaron los documentos."
@@ -76,8 +77,9 @@ def opened_document(live_server, rid: str) -> dict:
 
 
 def decrypted_attachment(live_server, rid: str, entry: dict) -> bytes:
-    chunks = dict((a.aid, c) for a, c in stored_attachments(live_server, rid))[entry["aid"]]
-    return crypto.open_chunks(crypto.b64u_decode(entry["key"]), entry["aid"], chunks)
+    attachment, chunks = {a.aid: (a, c) for a, c in stored_attachments(live_server, rid)}[entry["aid"]]
+    assert attachment.version == 2  # the phone seals in the latest version the server names
+    return crypto.open_chunks(crypto.b64u_decode(entry["key"]), entry["aid"], chunks, attachment.version)
 
 
 def fill_required(page: Page) -> None:
@@ -126,6 +128,27 @@ def test_a_voice_note_recorded_offline_survives_a_reload_and_arrives_whole(phone
     assert len(audio) == entry["size"] > 30 * 1000  # thirty seconds at about 24 kbit/s: some 90 KB
     assert audio[:4] == b"\x1a\x45\xdf\xa3"  # an EBML (WebM) header
     assert entry["duration_ms"] >= 29_000
+    # The supervisor plays it in the dashboard, decrypted for that answer only.
+    supervisor = phone.browser.new_context(locale=PHONE_LOCALE)
+    desk = supervisor.new_page()
+    desk.goto(live_server.url + "/dashboard/login")
+    desk.fill("#username", "ana")
+    desk.fill("#passphrase", LOGIN_PASSPHRASE)
+    desk.click("form:has(#passphrase) button[type=submit]")
+    desk.goto(live_server.url + f"/dashboard/reports/{rid}")
+    desk.fill("#key_passphrase", KEY_PASSPHRASE)
+    desk.click("form:has(#key_passphrase) button[type=submit]")
+    desk.wait_for_selector("text=Lectura desbloqueada")
+    desk.goto(live_server.url + f"/dashboard/reports/{rid}")
+    played = desk.evaluate(
+        """async () => { const a = document.querySelector('audio');
+        a.muted = true;
+        await a.play();
+        await new Promise((r) => setTimeout(r, 1500));
+        return { time: a.currentTime, error: a.error && a.error.code, state: a.readyState }; }"""
+    )
+    assert played["error"] is None and played["state"] >= 2 and played["time"] > 0.5, played
+    supervisor.close()
 
 
 def test_a_photo_arrives_without_its_gps_and_camera_metadata(phone, live_server, tmp_path) -> None:
@@ -161,7 +184,7 @@ def test_a_photo_arrives_without_its_gps_and_camera_metadata(phone, live_server,
     assert b"SERIAL" not in jpeg and b"CameraMaker" not in jpeg
 
 
-ONE_MB_WAV = 1_000_000  # four chunks of 262,144 bytes
+FOUR_CHUNK_WAV = 250_000  # four chunks of 65,536 bytes (v2)
 
 
 def wav_file(path: Path, size: int) -> Path:
@@ -181,7 +204,7 @@ def test_a_cut_after_two_of_four_chunks_resends_only_the_last_two(phone, live_se
     phone.set_offline(True)
     page.click("text=Nuevo informe")
     fill_required(page)
-    page.set_input_files("[data-testid=audio-file]", str(wav_file(tmp_path / "nota.wav", ONE_MB_WAV)))
+    page.set_input_files("[data-testid=audio-file]", str(wav_file(tmp_path / "nota.wav", FOUR_CHUNK_WAV)))
     page.wait_for_selector("ul.media li[data-kind=audio]")
     page.click("text=Guardar y cifrar")
     page.wait_for_selector("text=Informe guardado y cifrado")
@@ -349,3 +372,124 @@ def test_a_report_without_attachments_never_waits_behind_a_large_one(page, live_
         "chunk x 1",
         "removed a",  # only once its last chunk is in
     ]
+
+
+CHUNK_STALLS = """
+async () => {
+  const { createOutbox } = await import('/static/js/outbox.js');
+  const api = await import('/static/js/api.js');
+  const calls = [];
+  const envelope = { rid: 'a', att: [{ aid: 'x', chunks: 2 }] };
+  const entries = new Map([['a', { rid: 'a', state: 'queued', envelope, sent: true }]]);
+  const store = {
+    outboxEntries: async () => [...entries.values()].map((e) => ({ ...e })),
+    removeFromOutbox: async (rids) => {
+      for (const rid of rids) { entries.delete(rid); calls.push(`removed ${rid}`); }
+    },
+    markSent: async () => {}, getPart: async (aid, i) => new Uint8Array([i]),
+    markRejected: async () => {}, requeueRejected: async () => 0,
+    getSetting: async () => 'token', noteSync: async () => {},
+  };
+  let silent = true; // the first try of chunk 1 is never answered, as on a link that died quietly
+  const fake = {
+    ApiError: api.ApiError, NetworkError: api.NetworkError,
+    postReports: async () => ({ results: [] }),
+    attachmentStatus: async () => {
+      calls.push('status');
+      return { chunks: 2, received: calls.includes('chunk 0') ? [0] : [] };
+    },
+    putChunk: (token, aid, i, bytes, { signal }) => {
+      calls.push(`chunk ${i}`);
+      if (i === 0 || !silent) return Promise.resolve({});
+      silent = false;
+      return new Promise((resolve, reject) => signal.addEventListener('abort', () => {
+        calls.push('given up');
+        reject(new api.NetworkError('abandoned'));
+      }));
+    },
+  };
+  const outbox = createOutbox({ store, api: fake, stallAfterMs: 50 });
+  const stalled = new Promise((resolve) => outbox.events.addEventListener('stalled', resolve, { once: true }));
+  const first = outbox.drain();
+  await stalled;
+  calls.push('stalled');
+  await outbox.sendNow();
+  await first;
+  while (entries.size) await new Promise((r) => setTimeout(r, 10));
+  return calls;
+}
+"""
+
+
+def test_a_chunk_whose_answer_is_overdue_can_be_given_up_on_with_send_now(page, live_server) -> None:
+    page.goto(live_server.url)
+    assert page.evaluate(CHUNK_STALLS) == [
+        "status",
+        "chunk 0",
+        "chunk 1",
+        "stalled",  # "Enviar ahora" is offered while a chunk's answer is overdue, as for a batch
+        "given up",
+        "status",  # the drain that follows asks what arrived: chunk 0 does not travel again
+        "chunk 1",
+        "removed a",
+    ]
+
+
+def test_pause_holds_the_timer_and_the_recording_goes_on_after_it(phone, live_server) -> None:
+    page = phone.new_page()
+    enrol(page, live_server)
+    page.click("text=Nuevo informe")
+    page.click("[data-testid=record]")
+    page.wait_for_selector("[data-testid=recording-time]:visible")
+    page.wait_for_timeout(3_000)
+    page.click("[data-testid=pause]")
+    held = page.inner_text("[data-testid=recording-time]")
+    page.wait_for_timeout(3_000)
+    assert page.inner_text("[data-testid=recording-time]") == held  # paused: the timer stands still
+    assert page.inner_text("[data-testid=pause]") == "Seguir grabando"
+    page.click("[data-testid=pause]")
+    page.wait_for_timeout(3_000)
+    page.click("[data-testid=stop-recording]")
+    page.wait_for_selector("ul.media li[data-kind=audio] audio")
+    [label] = page.locator("ul.media li[data-kind=audio] span").all_inner_texts()
+    assert label in ("Grabación 1 (0:05)", "Grabación 1 (0:06)", "Grabación 1 (0:07)"), label  # the pause not counted
+
+
+LITTLE_ROOM = """
+(() => {
+  const room = Number(sessionStorage.getItem('room') || '0');
+  if (!room) return;
+  const used = 10_000_000;
+  navigator.storage.estimate = async () => ({ quota: used + room, usage: used });
+})();
+"""
+
+
+def test_the_worker_is_told_how_many_minutes_fit_and_nothing_is_recorded_without_room(phone, live_server) -> None:
+    # One minute of room (a recording is kept twice until sent): the limit becomes that minute, then stops it.
+    phone.add_init_script(LITTLE_ROOM)
+    page = phone.new_page()
+    enrol(page, live_server)
+    page.evaluate("() => sessionStorage.setItem('room', String(Math.ceil(3000 * 60 * 2.5 * 1.5)))")
+    page.clock.install()
+    page.reload()
+    open_app(page)
+    page.click("text=Nuevo informe")
+    page.click("[data-testid=record]")
+    page.wait_for_selector("[data-testid=recording-time]:visible")
+    assert page.inner_text("[data-testid=recording-room]") == "Hay espacio para 1 minuto de grabación."
+    assert page.inner_text("[data-testid=recording-time]").endswith("de 1:00")
+    page.clock.run_for(61_000)  # the app's clock: the limit is reached without waiting a minute
+    page.wait_for_selector("text=Se llegó al límite de 1 minuto: la grabación se guardó.")
+    page.wait_for_selector("ul.media li[data-kind=audio]")
+    assert page.is_visible("[data-testid=record]") and not page.is_visible("[data-testid=stop-recording]")
+
+    # No room at all: a clear message, no recording, nothing kept.
+    page.evaluate("() => sessionStorage.setItem('room', '1000')")
+    page.reload()
+    open_app(page)
+    page.click("text=Nuevo informe")
+    page.click("[data-testid=record]")
+    page.wait_for_selector("text=No hay espacio en el teléfono para grabar.")
+    assert not page.is_visible("[data-testid=stop-recording]")
+    assert page.locator("ul.media li").count() == 0
