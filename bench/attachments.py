@@ -1,29 +1,32 @@
-"""Voice notes on the phone (PROTOCOL.md §4–5): sending one over a slow link, resuming after a cut, sealing
-throughput and memory, and a link that drops every 30 s.
+"""Voice notes on the phone (PROTOCOL.md §4–5 and §9): sending one over a slow link, resuming after a cut, sealing
+throughput and memory, and a link that drops every 30 s; v1 (256 KiB chunks) and v2 (64 KiB) side by side.
 
     python bench/attachments.py [--quick] [--minutes 6] [--only 12345]
 
 Serves the app on a fresh SQLite database (bench/field_app.py's server), enrols phones in Debian's Chromium
 with Playwright, and fills each outbox from the page with the app's own modules, as `saveReport` does
-(`sealForServer`, `sealDocument`, `addToOutboxFromDraft`). Random bytes stand in for the recording.
+(`sealForServer`, `sealDocument`, `addToOutboxFromDraft`). Random bytes stand in for the recording. Each of
+1., 2. and 5. runs once per protocol version, one after the other (5.: all phones at once).
 
 1. A 5-minute voice note (900,000 bytes: 24 kbit/s for 300 s) sent over 250 kbit/s down, 50 kbit/s up,
    400 ms latency (DevTools network emulation): the time from the `online` event to an empty outbox ÷ the
    link's floor (bytes up ÷ up rate + bytes down ÷ down rate + one latency per request; headers and bodies
    of each request and answer). Target: under 1.15.
 2. The same with the link cut once the server has read 60 % of the note's chunk bytes, offline for 5 s,
-   then restored: bytes of chunk bodies sent again ÷ one chunk (262,160 bytes). Target: at most 1. A cut
+   then restored: bytes of chunk bodies sent again ÷ one chunk (262,160 bytes in v1, 65,552 in v2). Target:
+   at most 1. A cut
    drops every connection at a TCP hop between the phone and the server (`Link`) and turns on DevTools'
    offline mode, which alone would let an upload under way finish at full speed.
-3. `sealForServer` on 16 MiB (AES-GCM chunks and the file's SHA-256) against a bare AES-GCM loop over the
-   same 256 KiB pieces with one imported key, in the same page. Target: ratio at least 0.8.
+3. `sealForServer` on 16 MiB against a bare AES-GCM loop over the same pieces (the version's chunk size) with
+   one imported key, in the same page: as at save, where the form made the file's SHA-256 when it listed the
+   recording, and cold, with the SHA-256 made in the seal. Target: ratio at least 0.8.
 4. Peak memory while sealing a 10-minute recording (1,800,000 bytes): DevTools `Runtime.getHeapUsage`
    (V8 heap and ArrayBuffer backing stores) and the renderer's anonymous resident memory, over baseline.
 5. A 2G link (100 kbit/s down, 800 ms) that drops every 30 s (cut as in 2., offline for 3 s; Chromium
-   sends `offline` and `online` itself), uplink 20, 30 and 40 kbit/s, three phones side by side: chunks
-   that complete in 6 minutes, and whether the note arrives.
+   sends `offline` and `online` itself), uplink 20, 30 and 40 kbit/s, a phone per rate and version side by
+   side: chunks that complete in 6 minutes, and whether the note arrives.
 
-About 12 minutes in all (6 of them in 5., `--minutes`); `--quick` shrinks sizes and times for a smoke run (~3 min).
+About 17 minutes in all (6 of them in 5., `--minutes`); `--quick` shrinks sizes and times for a smoke run (~4 min).
 The server is wrapped in a WSGI layer that counts the body bytes it reads per request, so what crossed the
 link is counted where it arrived.
 """
@@ -43,14 +46,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from field_app import CHROMIUM_ARGS, PIN, QUEUED_IS, TYPICAL_REPORT, code_for, start_server  # noqa: E402
+from field_app import CHROMIUM_ARGS, PIN, QUEUED_IS, TYPICAL_REPORT, enrol_phone, start_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.models import Attachment  # noqa: E402
 
-CHUNK = 262_144
-SEALED_CHUNK = CHUNK + 16
+SEALED_CHUNK = {1: 262_144 + 16, 2: 65_536 + 16}  # a full chunk on the wire, by protocol version
+VERSIONS = (1, 2)
 SLOW = {"down": 250_000, "up": 50_000, "latency": 0.4}  # bits/s, s
 TWO_G = {"down": 100_000, "latency": 0.8}
 DROP_EVERY_S, DROP_FOR_S = 30, 3
@@ -231,7 +234,7 @@ def received_on_server(app, aid: str) -> tuple[int, int]:  # type: ignore[no-unt
 
 # --------------------------------------------------------------------------------------------- the phone side
 
-QUEUE_NOTE = """async ([size, answers]) => {
+QUEUE_NOTE = """async ([size, answers, v]) => {
   const c = await import('/static/js/crypto.js');
   const db = await import('/static/js/db.js');
   const kept = await import('/static/js/kept.js');
@@ -245,12 +248,12 @@ QUEUE_NOTE = """async ([size, answers]) => {
   const aid = crypto.randomUUID();
   const media = [{ id: aid, kind: 'audio', mime: 'audio/webm;codecs=opus', bytes, durationMs: size / 3 }];
   // As saveReport does: sealed for the server, the document sealed with its entries, stored in one go.
-  const { entries, att, parts } = await sealForServer(media);
+  const { entries, att, parts } = await sealForServer(rid, media, v);
   const doc = { form: bootstrap.forms[0].id, form_version: bootstrap.forms[0].version,
                 created_at: new Date().toISOString(), locale: 'es', answers, attachments: entries };
-  const envelope = await c.sealDocument(doc, c.b64uDecode(key.pub), rid, att);
+  const envelope = await c.sealDocument(doc, c.b64uDecode(key.pub), rid, att, v);
   await db.addToOutboxFromDraft(envelope, await kept.savedNote(rid, localDate(), { [aid]: 'audio' }), rid, parts);
-  return { rid, aid, chunks: att[0].chunks, bytes: parts.reduce((n, p) => n + p.c.length, 0) };
+  return { rid, aid, v: envelope.v, chunks: att[0].chunks, bytes: parts.reduce((n, p) => n + p.c.length, 0) };
 }"""
 
 # What the page lived through: the outbox's events, `online`/`offline`, the part progress on screen, and
@@ -290,20 +293,16 @@ def conditions(down: float, up: float, latency: float, offline: bool = False) ->
 class Phone:
     """An enrolled, unlocked phone with one voice note queued, its link under DevTools emulation."""
 
-    def __init__(self, browser, app, url: str, size: int, link: Link | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, browser, app, url: str, size: int, version: int, link: Link | None = None) -> None:  # type: ignore[no-untyped-def]
+        self.version = version
         self.wire = link  # None: straight to the server, and only DevTools shapes the link
         url = link.url if link else url
         self.context = browser.new_context(service_workers="block", locale="es-PE")
         self.page = page = self.context.new_page()
-        page.goto(url + "/")
-        page.fill("#code", code_for(app))
-        page.click("text=Conectar este teléfono")
-        page.fill("#pin-new", PIN)
-        page.fill("#pin-again", PIN)
-        page.click("form.pin-form button.primary")
-        page.wait_for_selector("h1:text('Informes')")
+        enrol_phone(page, app, url)
         self.context.route("**/api/v1/reports", lambda route: route.abort())  # kept queued while filling
-        self.note = page.evaluate(QUEUE_NOTE, [size, TYPICAL_REPORT])
+        self.note = page.evaluate(QUEUE_NOTE, [size, TYPICAL_REPORT, version])
+        assert self.note["v"] == version
         page.reload()
         page.fill("#pin", PIN)
         page.click("form.pin-form button.primary")
@@ -423,8 +422,8 @@ def part_events(bench: dict) -> list[int]:
 # ------------------------------------------------------------------------------------------------ the benches
 
 
-def voice_note_over_slow_link(browser, app, url: str, log: WireLog, size: int) -> None:  # type: ignore[no-untyped-def]
-    phone = Phone(browser, app, url, size)
+def voice_note_over_slow_link(browser, app, url: str, log: WireLog, size: int, version: int) -> None:  # type: ignore[no-untyped-def]
+    phone = Phone(browser, app, url, size, version)
     note = phone.note
     phone.set_link(SLOW["down"], SLOW["up"], SLOW["latency"])
     started = phone.start()
@@ -437,8 +436,8 @@ def voice_note_over_slow_link(browser, app, url: str, log: WireLog, size: int) -
     twice = sorted({p["index"] for p in puts if sum(q["index"] == p["index"] for q in puts) > 1})
     minutes = size / 3000 / 60
     print(
-        f"voice note of {minutes:.1f} min ({size:,} bytes; sealed {note['bytes']:,} in {note['chunks']} chunks) "
-        "over 250 kbit/s down, 50 kbit/s up, 400 ms latency:"
+        f"v{version}: voice note of {minutes:.1f} min ({size:,} bytes; sealed {note['bytes']:,} in {note['chunks']} "
+        "chunks) over 250 kbit/s down, 50 kbit/s up, 400 ms latency:"
     )
     print(
         f"  {len(phone.requests)} request(s), {up / 1024:.1f} KB up, {down / 1024:.1f} KB down; took {elapsed:.2f} s, "
@@ -462,9 +461,9 @@ def short(what: str) -> str:
     return f"{method} {path}"
 
 
-def cut_at_sixty_percent(browser, app, url: str, log: WireLog, size: int, cut_s: float) -> None:  # type: ignore[no-untyped-def]
+def cut_at_sixty_percent(browser, app, url: str, log: WireLog, size: int, cut_s: float, version: int) -> None:  # type: ignore[no-untyped-def]
     link = Link(port_of(url))
-    phone = Phone(browser, app, url, size, link)
+    phone = Phone(browser, app, url, size, version, link)
     note = phone.note
     at = int(note["bytes"] * 0.6)
     crossed = threading.Event()
@@ -494,11 +493,11 @@ def cut_at_sixty_percent(browser, app, url: str, log: WireLog, size: int, cut_s:
     page_puts = [short(b) for b in phone.begun if b.startswith("PUT")]
     failed = [f"{short(w)} ({why})" for w, why in phone.failed]
     print(
-        f"link cut at 60 % of the note's chunk bytes ({cut_at:,} of {note['bytes']:,} read by the server), "
+        f"v{version}: link cut at 60 % of the note's chunk bytes ({cut_at:,} of {note['bytes']:,} read by the server), "
         f"offline {cut_s:g} s, then back (`online` {'from the browser' if online_from == 'browser' else 'sent'}):"
     )
     print(
-        f"  chunk bodies sent again: {again:,} bytes = {again / SEALED_CHUNK:.2f} chunk   target <= 1"
+        f"  chunk bodies sent again: {again:,} bytes = {again / SEALED_CHUNK[version]:.2f} chunk   target <= 1"
         f"   (the server read {read:,} chunk bytes for {note['bytes']:,}: {read - note['bytes']:,} beyond the note)"
     )
     print(f"  the server's chunk PUTs: {attempts}")
@@ -513,42 +512,43 @@ def cut_at_sixty_percent(browser, app, url: str, log: WireLog, size: int, cut_s:
 
 
 SEAL_ROUNDS = """async ([size, rounds]) => {
-  const { sealForServer } = await import('/static/js/attachments.js');
+  const { sealForServer, prepareDigests } = await import('/static/js/attachments.js');
   const c = await import('/static/js/crypto.js');
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
   const aid = crypto.randomUUID();
   const key = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-GCM', false,
                                             ['encrypt']);
-  const count = Math.ceil(size / 262144);
-  const bare = async () => {
-    for (let i = 0; i < count; i++) {
-      await crypto.subtle.encrypt({ name: 'AES-GCM', iv: c.chunkIv(i) }, key,
-                                  bytes.subarray(i * 262144, (i + 1) * 262144));
-    }
-  };
-  const kept = async () => {  // the same, keeping each ciphertext as the seal must
+  const bare = (v) => async () => {  // one chunk after another, each ciphertext kept as the seal must
+    const step = c.WIRES[v].chunkSize;
     const out = [];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i * step < size; i++) {
       out.push(new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: c.chunkIv(i) }, key,
-                                                          bytes.subarray(i * 262144, (i + 1) * 262144))));
+                                                          bytes.subarray(i * step, (i + 1) * step))));
     }
     return out;
   };
-  const kinds = {
-    seal: () => sealForServer([{ id: aid, kind: 'audio', mime: 'audio/webm', bytes, durationMs: 1 }]),
-    bare,
-    kept,
-    chunks: () => c.sealChunks(crypto.getRandomValues(new Uint8Array(32)), aid, bytes),
-    sha256: () => c.sha256(bytes),
-  };
+  const media = () => [{ id: aid, kind: 'audio', mime: 'audio/webm', bytes, durationMs: 1 }];
+  // At save the form has made the digest already (prepareDigests when it listed the recording).
+  const listed = crypto.randomUUID();
+  prepareDigests(listed, media());
+  const kinds = { sha256: () => c.sha256(bytes) };
+  for (const v of [1, 2]) {
+    kinds[`save${v}`] = () => sealForServer(listed, media(), v);
+    kinds[`cold${v}`] = () => sealForServer(crypto.randomUUID(), media(), v);  // a draft never listed
+    kinds[`bare${v}`] = bare(v);
+    kinds[`chunks${v}`] = () => c.sealChunks(crypto.getRandomValues(new Uint8Array(32)), aid, bytes, v);
+  }
   const times = Object.fromEntries(Object.keys(kinds).map((name) => [name, []]));
-  await kinds.seal(); await bare();  // warm-up
+  for (const run of Object.values(kinds)) await run();  // warm-up
   const names = Object.keys(kinds);
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < names.length; k++) {  // each round starts with another: none always runs first
       const name = names[(r + k) % names.length];
       const run = kinds[name];
+      // Each from a collected heap: else the one that runs next pays for the garbage of the one before.
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
       const start = performance.now();
       await run();
       times[name].push(performance.now() - start);
@@ -565,24 +565,21 @@ def sealing_throughput(browser, url: str, size: int, rounds: int) -> None:  # ty
     times = page.evaluate(SEAL_ROUNDS, [size, rounds])
     median = {name: statistics.median(t) / 1000 for name, t in times.items()}
     rate = {name: size / 1e6 / s for name, s in median.items()}
-    ratio = rate["seal"] / rate["bare"]
     print(f"sealing {size / 2**20:g} MiB in Chromium, median of {rounds} rounds (MB = 10^6 bytes):")
-    print(
-        f"  sealForServer {rate['seal']:.0f} MB/s ({median['seal'] * 1000:.0f} ms), bare AES-GCM loop "
-        f"{rate['bare']:.0f} MB/s ({median['bare'] * 1000:.0f} ms); ratio {ratio:.2f}   target >= 0.8"
-    )
-    print(
-        f"  beside them: SHA-256 of the file {median['sha256'] * 1000:.0f} ms ({rate['sha256']:.0f} MB/s); "
-        f"sealChunks alone {rate['chunks']:.0f} MB/s ({rate['chunks'] / rate['bare']:.2f} of bare); the bare loop "
-        f"keeping its ciphertexts {rate['kept']:.0f} MB/s ({rate['kept'] / rate['bare']:.2f} of bare)"
-    )
-    gap = median["seal"] - median["bare"]
-    if ratio < 0.8 and median["sha256"] >= gap / 2:
+    for v in VERSIONS:
+        save, bare = rate[f"save{v}"], rate[f"bare{v}"]
         print(
-            f"  the SHA-256 makes the difference: {median['sha256'] * 1000:.0f} ms of the seal's "
-            f"{median['seal'] * 1000:.0f} ms (the gap to the bare loop is {gap * 1000:.0f} ms); the sealing alone "
-            f"gets {rate['chunks']:.0f} MB/s, ratio {rate['chunks'] / rate['bare']:.2f}"
+            f"  v{v} at save (digest made when listed) sealForServer {save:.0f} MB/s "
+            f"({median[f'save{v}'] * 1000:.0f} ms), "
+            f"bare AES-GCM loop over {SEALED_CHUNK[v] - 16:,}-byte pieces {bare:.0f} MB/s "
+            f"({median[f'bare{v}'] * 1000:.0f} ms); ratio {save / bare:.2f}   target >= 0.8"
         )
+        print(
+            f"     cold (the SHA-256 made in the seal) {rate[f'cold{v}']:.0f} MB/s, "
+            f"ratio {rate[f'cold{v}'] / bare:.2f}; "
+            f"sealChunks alone {rate[f'chunks{v}']:.0f} MB/s, ratio {rate[f'chunks{v}'] / bare:.2f}"
+        )
+    print(f"  SHA-256 of the file alone {median['sha256'] * 1000:.0f} ms ({rate['sha256']:.0f} MB/s)")
     context.close()
 
 
@@ -627,7 +624,7 @@ def rss_anon(pids: list[int]) -> int:
     return total
 
 
-MEMORY_SETUP = """async ([size]) => {
+MEMORY_SETUP = """async ([size]) => {  // v2, as the phone seals now
   const { sealForServer } = await import('/static/js/attachments.js');
   window.__recording = new Uint8Array(size);
   for (let i = 0; i < size; i += 65536) crypto.getRandomValues(window.__recording.subarray(i, i + 65536));
@@ -636,8 +633,9 @@ MEMORY_SETUP = """async ([size]) => {
     window.__sealMs = null;
     setTimeout(async () => {
       const start = performance.now();
-      const sealed = await sealForServer([{ id: crypto.randomUUID(), kind: 'audio', mime: 'audio/webm',
-                                            bytes: window.__recording, durationMs: 600000 }]);
+      const media = [{ id: crypto.randomUUID(), kind: 'audio', mime: 'audio/webm', bytes: window.__recording,
+                       durationMs: 600000 }];
+      const sealed = await sealForServer(crypto.randomUUID(), media, 2);
       window.__sealMs = performance.now() - start;
       window.__sealed = sealed;  // held a moment, as saveReport holds it until stored, then dropped
       setTimeout(() => { window.__sealed = null; }, 300);
@@ -709,8 +707,8 @@ def sealing_memory(browser, url: str, size: int, rounds: int) -> None:  # type: 
 
 
 def dropping_link(browser, app, url: str, log: WireLog, size: int, minutes: float, rates: list[int]) -> None:  # type: ignore[no-untyped-def]
-    phones = {rate: Phone(browser, app, url, size, Link(port_of(url))) for rate in rates}
-    for rate, phone in phones.items():
+    phones = {(v, rate): Phone(browser, app, url, size, v, Link(port_of(url))) for v in VERSIONS for rate in rates}
+    for (_, rate), phone in phones.items():
         phone.set_link(TWO_G["down"], rate, TWO_G["latency"])
     for phone in phones.values():
         phone.start()
@@ -736,8 +734,8 @@ def dropping_link(browser, app, url: str, log: WireLog, size: int, minutes: floa
         f"{' and '.join(sorted('from the browser' if o == 'browser' else 'sent' for o in online_from))}), "
         f"one note of {size:,} bytes each:"
     )
-    completed_any = False
-    for rate, phone in phones.items():
+    completed_any = {v: False for v in VERSIONS}
+    for (v, rate), phone in phones.items():
         note = phone.note
         puts = log.chunk_puts(note["aid"])
         done = sorted({p["index"] for p in puts if p["status"] == 204})
@@ -747,11 +745,11 @@ def dropping_link(browser, app, url: str, log: WireLog, size: int, minutes: floa
         longest = max(((p.get("last") or p["start"]) - p["start"] for p in puts), default=0)
         read = sum(p["read"] for p in puts)
         lost = sum(p["read"] for p in puts if p["status"] != 204)
-        needs = SEALED_CHUNK / (rate / 8) + TWO_G["latency"]
-        completed_any = completed_any or bool(done)
+        needs = SEALED_CHUNK[v] / (rate / 8) + TWO_G["latency"]
+        completed_any[v] = completed_any[v] or bool(done)
         when = f"arrived after {(bench['emptyAt'] - bench['startedAt']) / 1000:.0f} s" if arrived else "never arrived"
         print(
-            f"  uplink {rate // 1000} kbit/s: {len(done)} of {chunks or note['chunks']} chunks complete in "
+            f"  v{v}, uplink {rate // 1000} kbit/s: {len(done)} of {chunks or note['chunks']} chunks complete in "
             f"{minutes:g} min ({received} on the server); {len(puts)} chunk PUTs reached the server, the longest "
             f"took {longest:.0f} s of body; {read:,} chunk bytes read, {lost:,} of them lost in cut PUTs; a chunk "
             f"needs {needs:.0f} s of unbroken link; the note {when}"
@@ -767,16 +765,14 @@ def dropping_link(browser, app, url: str, log: WireLog, size: int, minutes: floa
         )
     window = DROP_EVERY_S - 2 * TWO_G["latency"]  # a status question and the PUT's own latency
     carries = ", ".join(f"{int(window * rate / 8):,} bytes at {rate // 1000}" for rate in rates)
-    if not completed_any:
-        print(
-            f"  NO CHUNK EVER COMPLETED: a {SEALED_CHUNK:,}-byte chunk needs more unbroken link than the "
-            f"{DROP_EVERY_S} s between drops at every one of these rates, and each drop throws the partial chunk "
-            "away (the server keeps only whole chunks), so the note never arrives however long the phone tries."
-        )
-    print(
-        f"  a {DROP_EVERY_S} s window carries at most about {carries} kbit/s: evidence for a smaller chunk "
-        "(a protocol v2, not done here)"
-    )
+    for v in VERSIONS:
+        if not completed_any[v]:
+            print(
+                f"  v{v}: NO CHUNK EVER COMPLETED: a {SEALED_CHUNK[v]:,}-byte chunk needs more unbroken link than "
+                f"the {DROP_EVERY_S} s between drops at every one of these rates, and each drop throws the partial "
+                "chunk away (the server keeps only whole chunks), so the note never arrives however long it tries."
+            )
+    print(f"  a {DROP_EVERY_S} s window carries at most about {carries} kbit/s")
     for phone in phones.values():
         phone.close()
 
@@ -798,14 +794,15 @@ def main() -> None:
         log = WireLog(app.wsgi_app)
         app.wsgi_app = log
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[*CHROMIUM_ARGS, MARKER])
+            args = [*CHROMIUM_ARGS, MARKER, "--js-flags=--expose-gc"]  # 3. collects garbage between runs
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
             print(f"Chromium {browser.version}{' (--quick)' if quick else ''}")
-            if "1" in only:
-                voice_note_over_slow_link(browser, app, url, log, note)
-            if "2" in only:
-                cut_at_sixty_percent(browser, app, url, log, note, cut_s=5)
+            for version in VERSIONS if "1" in only else ():
+                voice_note_over_slow_link(browser, app, url, log, note, version)
+            for version in VERSIONS if "2" in only else ():
+                cut_at_sixty_percent(browser, app, url, log, note, 5, version)
             if "3" in only:
-                sealing_throughput(browser, url, seal_size, rounds=3 if quick else 5)
+                sealing_throughput(browser, url, seal_size, rounds=3 if quick else 9)
             if "4" in only:
                 sealing_memory(browser, url, 1_800_000, rounds=3 if quick else 5)
             if "5" in only:

@@ -89,6 +89,17 @@ def code_for(app) -> str:  # type: ignore[no-untyped-def]
         return code
 
 
+def enrol_phone(page, app, url: str) -> None:  # type: ignore[no-untyped-def]
+    """A new phone enrolled with a fresh code and given its PIN, as a worker does: home on screen."""
+    page.goto(url + "/")
+    page.fill("#code", code_for(app))
+    page.click("text=Conectar este teléfono")
+    page.fill("#pin-new", PIN)  # the PIN chosen after enrolment, and asked for at every start
+    page.fill("#pin-again", PIN)
+    page.click("form.pin-form button.primary")
+    page.wait_for_selector("h1:text('Informes')")
+
+
 def first_install_bytes(app) -> None:  # type: ignore[no-untyped-def]
     client = app.test_client()
     with app.app_context():
@@ -125,13 +136,7 @@ def slow_link_sync(browser, app, url: str) -> None:  # type: ignore[no-untyped-d
     # The page's own sync is what is measured; a phone set up in Peru (the app follows its language).
     context = browser.new_context(service_workers="block", locale="es-PE")
     page = context.new_page()
-    page.goto(url + "/")
-    page.fill("#code", code_for(app))
-    page.click("text=Conectar este teléfono")
-    page.fill("#pin-new", PIN)  # the PIN chosen after enrolment, and asked for at every start
-    page.fill("#pin-again", PIN)
-    page.click("form.pin-form button.primary")
-    page.wait_for_selector("h1:text('Informes')")
+    enrol_phone(page, app, url)
     context.route("**/api/v1/reports", lambda route: route.abort())  # keep them queued while filling
     page.evaluate(
         """async ([answers, count]) => {

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from field_app import CHROMIUM_ARGS, PIN, code_for, start_server  # noqa: E402
+from field_app import CHROMIUM_ARGS, PIN, enrol_phone, start_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 # Timed inside the page: the tap, then a poll on every animation frame until the PIN pad is shown.
@@ -72,13 +72,7 @@ def main() -> None:
         for rate in (1, 4, 6):
             context = browser.new_context(locale="es-PE", viewport={"width": 360, "height": 740})
             page = context.new_page()
-            page.goto(url + "/")
-            page.fill("#code", code_for(app))
-            page.click("text=Conectar este teléfono")
-            page.fill("#pin-new", PIN)
-            page.fill("#pin-again", PIN)
-            page.click("form.pin-form button.primary")
-            page.wait_for_selector("h1:text('Informes')")
+            enrol_phone(page, app, url)
             cdp = context.new_cdp_session(page)
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
             times = []
