@@ -5,6 +5,7 @@ const MAX_BATCH_REPORTS = 100; // docs/PROTOCOL.md §5
 // Well under the 4 MiB body limit: at the slowest link's 2 KB/s a batch crosses within its upload timeout
 // (api.js), and a cut costs one small batch, not everything.
 const MAX_BATCH_BYTES = 512 * 1024;
+const CHUNK_BYTES_PER_MS = 2.5; // 20 kbit/s, a 2G uplink: a v2 chunk's answer is overdue after 8 s + 26 s
 
 // Envelopes in order, cut into batches that respect both limits (a lone oversized one goes alone).
 export function batchesOf(entries) {
@@ -99,12 +100,13 @@ export function createOutbox({
     emit("retry", { inMs: delay, failures });
   }
 
-  // Every request of a drain: an answer overdue is offered to be given up on, a chunk's as a batch's.
-  async function watched(request) {
+  // Every request of a drain: an answer overdue is offered to be given up on, a chunk's as a batch's. A
+  // chunk's answer is overdue only once its body could have crossed a 20 kbit/s uplink.
+  async function watched(request, bodyBytes = 0) {
     const stallTimer = timers.setTimeout(() => {
       stalled = true;
       emit("stalled");
-    }, stallAfterMs);
+    }, stallAfterMs + bodyBytes / CHUNK_BYTES_PER_MS);
     try {
       return await request();
     } finally {
@@ -171,7 +173,7 @@ export function createOutbox({
         if (!bytes) return "gone";
         emit("progress", { part: { rid: entry.rid, aid, attachment: position + 1, attachments: attachments.length, index: received.size + 1, chunks } });
         try {
-          await watched(() => api.putChunk(token, aid, i, bytes, { signal }));
+          await watched(() => api.putChunk(token, aid, i, bytes, { signal }), bytes.length);
         } catch (error) {
           // 409, 413, 415, 422: the server will never take this chunk as it is; kept, and shown as refused.
           if (error instanceof api.ApiError && error.status < 500 && ![401, 408, 429].includes(error.status)) {
