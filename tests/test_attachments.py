@@ -305,6 +305,28 @@ def test_a_hostile_attachment_entry_is_shown_as_invalid_never_served(org, client
     assert answer.status_code == 422 and b"<script>" not in answer.data
 
 
+@pytest.mark.usefixtures("inbox_org")
+def test_an_attachment_named_twice_in_its_document_is_shown_and_exported_once(org, client) -> None:
+    import io
+    import zipfile
+
+    aid, key, plain = str(uuid.uuid4()), bytes(range(32)), b"\x1a\x45\xdf\xa3" + bytes(100)
+    [chunk] = crypto.seal_chunks(key, aid, plain, 2)
+    entry = {"aid": aid, "kind": "audio", "mime": "audio/webm", "size": len(plain), "chunks": 1}
+    entry |= {"key": crypto.b64u_encode(key), "sha256": crypto.b64u_encode(hashlib.sha256(plain).digest())}
+    # The same entry three times: a device may seal anything.
+    doc = {"form": "trafficking-report", "form_version": 1, "answers": {}, "attachments": [entry] * 3}
+    envelope = crypto.seal_document(doc, org.pub, att=[{"aid": aid, "chunks": 1}], v=2)
+    client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers)
+    assert put(client, org, aid, 0, chunk).status_code == 204
+    login(client, "sara")
+    unlock(client)
+    page = client.get(f"/dashboard/reports/{envelope['rid']}").get_data(as_text=True)
+    assert page.count("<audio") == 1
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/dashboard/export?format=csv&attachments=1").data))
+    assert [n for n in archive.namelist() if aid in n] == [f"{envelope['rid']}/{aid}.webm"]
+
+
 def test_export_writes_each_attachment_decrypted_into_the_folder_given_and_names_the_rest(
     org: Org, client, app, runner, tmp_path
 ) -> None:

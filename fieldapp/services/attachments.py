@@ -240,11 +240,15 @@ def listed(session: Session, report: Report, document: dict[str, Any] | None) ->
     rows = {a.aid: a for a in session.scalars(select(Attachment).where(Attachment.report_id == report.id))}
     declared = {aid: (row.chunks, row.version) for aid, row in rows.items()}
     found = []
+    seen: set[str] = set()
     for entry in _entries(document)[:32]:
         problem = entry_problem(entry, declared)
+        if problem is None and entry["aid"] in seen:  # named twice: shown and exported once
+            continue
         if problem is not None:
             found.append(Listed("", "", "application/octet-stream", 0, 0, 0, INVALID))
             continue
+        seen.add(entry["aid"])
         row = rows[entry["aid"]]
         mime = entry["mime"].split(";")[0].strip().lower()
         found.append(
@@ -303,8 +307,9 @@ class Exported:
 
 def iter_decrypted(session: Session, store: ChunkStore, private_keys: dict[str, Any]) -> Iterator[Exported]:
     """Every attachment of every report that opens, decrypted in memory one at a time, oldest report first."""
-    query = select(Report).where(Report.id.in_(select(Attachment.report_id))).order_by(Report.received_on, Report.id)
-    for report in session.scalars(query):
+    query = select(Report.id).where(Report.id.in_(select(Attachment.report_id))).order_by(Report.received_on, Report.id)
+    for report_id in list(session.scalars(query)):  # one report loaded at a time, not all of them at once
+        report = session.get_one(Report, report_id)
         document, error = open_stored(report.envelope, private_keys)  # the one reader of stored reports
         if error is not None:
             continue  # the export's own rows say why the report does not open
@@ -322,3 +327,4 @@ def iter_decrypted(session: Session, store: ChunkStore, private_keys: dict[str, 
                 yield Exported(report.rid, item.aid, name, None, exc.msgid)
                 continue
             yield Exported(report.rid, item.aid, name, plain, None)
+        session.expunge(report)  # done with: the next report's envelope takes its place in memory
