@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Response, redirect, request, stream_with_context, url_for
 from flask_babel import gettext
@@ -43,7 +44,8 @@ def export_download(user: User):  # type: ignore[no-untyped-def]
     if with_attachments == "1":
         decrypted = attachments.iter_decrypted(db.session, attachments.DatabaseChunkStore(db.session), private_keys)
         header = [gettext("informe"), gettext("adjunto"), gettext("archivo"), gettext("estado")]
-        listing = gettext("adjuntos") + ".csv"
+        # A translator's word becomes a file name: nothing in it may name a folder.
+        listing = (re.sub(r"[^\w-]", "", gettext("adjuntos"))[:40] or "adjuntos") + ".csv"
         body = exports.zipped(name, lines, decrypted, listing, header, gettext("incluido"), gettext)
         name, mimetype = name.rsplit(".", 1)[0] + ".zip", "application/zip"
     return Response(

@@ -152,17 +152,20 @@ class _Sink(io.RawIOBase):
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
+        self.size = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
         self.parts.append(bytes(data))
+        self.size += len(data)
         return len(data)
 
     def take(self) -> bytes:
         out = b"".join(self.parts)
         self.parts.clear()
+        self.size = 0
         return out
 
 
@@ -189,7 +192,7 @@ def zipped(
         with archive.open(entry, "w", force_zip64=True) as out:
             for line in lines:
                 out.write(line.encode())
-                if len(sink.parts) > 16:
+                if sink.size >= 64 * 1024:  # the compressor writes little and often: send it in pieces
                     yield sink.take()
         yield sink.take()
         for item in attachments:
