@@ -32,7 +32,7 @@ def test_the_v2_vectors_fix_what_v2_changes_and_nothing_else() -> None:
 
 @pytest.mark.parametrize("case", VECTORS_V2["must_fail"], ids=lambda c: c["why"])
 def test_v2_envelopes_that_must_fail_fail_clearly(case: dict) -> None:
-    with pytest.raises(crypto.EnvelopeError) as info:
+    with pytest.raises(crypto.EnvelopeError, match="autenticación") as info:  # each fails its tag, none earlier
         crypto.open_envelope(case["envelope"], KEYS)
     assert info.value.rid == case["envelope"]["rid"]
 
@@ -59,7 +59,7 @@ def test_v2_chunks_match_the_vectors(vector: dict) -> None:
 
 @pytest.mark.parametrize("case", VECTORS_V2["chunks_must_fail"], ids=lambda c: c["why"])
 def test_v2_chunks_that_must_fail_do_not_open(case: dict) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="failed authentication"):
         crypto.open_chunks(
             crypto.b64u_decode(case["key"]), case["aid"], [crypto.b64u_decode(c) for c in case["chunks"]], 2
         )

@@ -1,6 +1,7 @@
 """Pure cryptography for fieldapp: bytes in, bytes out, no Flask, no database.
 
-- `envelope`: the wire format of PROTOCOL.md v1 (report envelopes, attachment chunks), twin of static/js/crypto.js;
+- `envelope`: the wire formats of PROTOCOL.md v1 and v2 (report envelopes, attachment chunks), twin of
+  static/js/crypto.js;
 - `custody`: passphrase hashes, wrapped organisation keys, keys sealed to a holder, recovery kits;
 - `digests`: what the database keeps of random tokens and codes.
 

@@ -8,7 +8,7 @@ import { openPiece, sealPiece } from "./vault.js";
 const HEADER = -1; // the piece that says what a media is; its bytes are numbered from 0
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-export const PIECE_BYTES = 256 * 1024; // a photo is kept in pieces as small as the server's chunks
+export const PIECE_BYTES = 256 * 1024; // a photo is kept in small pieces (Chrome loses large IndexedDB values)
 
 // Without a data key (none yet, or locked meanwhile) nothing reaches storage: what is recorded stays in memory.
 const unsealed = new Map(); // `${draft}|${media}` -> { header, pieces: Map(n -> bytes) }
@@ -22,7 +22,7 @@ function digestOf(draftId, item) {
   if (known && known.length === item.bytes.length) return known.digest;
   const digest = sha256(item.bytes);
   digests.set(name, { length: item.bytes.length, digest });
-  digest.catch(() => digests.delete(name));
+  digest.catch(() => digests.get(name)?.digest === digest && digests.delete(name)); // not a newer one
   return digest;
 }
 

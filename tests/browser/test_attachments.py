@@ -479,6 +479,7 @@ def test_the_worker_is_told_how_many_minutes_fit_and_nothing_is_recorded_without
     page.wait_for_selector("[data-testid=recording-time]:visible")
     assert page.inner_text("[data-testid=recording-room]") == "Hay espacio para 1 minuto de grabación."
     assert page.inner_text("[data-testid=recording-time]").endswith("de 1:00")
+    page.wait_for_timeout(3_000)  # some seconds said, in real time: the recorder's slices come from them
     page.clock.run_for(61_000)  # the app's clock: the limit is reached without waiting a minute
     page.wait_for_selector("text=Se llegó al límite de 1 minuto: la grabación se guardó.")
     page.wait_for_selector("ul.media li[data-kind=audio]")
