@@ -123,6 +123,7 @@ main.add_command(routes_command)
 
 def register_commands(app: Flask) -> None:
     from .audit import audit_group
+    from .bundle import bundle_group
     from .devices import devices_group
     from .export import export
     from .i18n import i18n_group
@@ -131,6 +132,17 @@ def register_commands(app: Flask) -> None:
     from .teams import teams_group
     from .users import users_group
 
-    commands = (serve, setup_link, teams_group, devices_group, users_group, keys_group, export, audit_group, i18n_group)
+    commands = (
+        serve,
+        setup_link,
+        teams_group,
+        devices_group,
+        users_group,
+        keys_group,
+        export,
+        bundle_group,
+        audit_group,
+        i18n_group,
+    )
     for command in commands:
         app.cli.add_command(command)

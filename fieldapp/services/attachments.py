@@ -150,7 +150,11 @@ def status(session: Session, store: ChunkStore, aid: str, team_id: int) -> dict[
 
 def store_chunk(session: Session, store: ChunkStore, aid: str, team_id: int, index: int, data: bytes) -> bool:
     """Keep one chunk inside the caller's write transaction; True if it was new."""
-    attachment = find(session, aid, team_id)
+    return keep_chunk(session, store, find(session, aid, team_id), index, data)
+
+
+def keep_chunk(session: Session, store: ChunkStore, attachment: Attachment, index: int, data: bytes) -> bool:
+    """Keep chunk `index` of an attachment already found, checked for its place and size; True if it was new."""
     chunk_index(str(index), attachment)
     check_chunk_size(attachment, index, len(data))
     if not store.put(attachment, index, data):

@@ -52,6 +52,8 @@ ACTION_LABELS = {
     "key_recovered": N_("Clave recuperada"),
     "translation_saved": N_("Traducción guardada"),
     "translations_imported": N_("Catálogo importado"),
+    "bundle_exported": N_("Paquete exportado"),
+    "bundle_imported": N_("Paquete importado"),
 }
 
 

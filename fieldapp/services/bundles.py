@@ -1,0 +1,432 @@
+"""Bundles (PROTOCOL.md §6 and §10): sealed reports and their attachments' chunks in a zip, ciphertext only, to
+carry on a USB stick or through a relay.
+
+Import reads the whole file once before it writes anything, and refuses a hostile or damaged one whole, with
+one clear reason; then it stores the reports batch by batch, each report with every chunk the bundle holds
+for it in the same transaction, through the same checks and idempotency as the device API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import stat
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import crypto
+from ..database import writing
+from ..errors import N_, Conflict, Invalid, NotFound
+from ..models import Attachment, AttachmentChunk, Report, Team
+from . import attachments, reports
+from .reports import UUID4_RE, CheckedEnvelope, Outcome
+
+FORMAT = "fieldapp-bundle"
+VERSION = 2  # what this server writes; it reads 1 and 2
+MANIFEST, REPORTS = "manifest.json", "reports.jsonl"
+MANIFEST_KEYS = frozenset({"format", "v", "created_at", "count"})
+CHUNK_RE = re.compile(r"attachments/([0-9a-f-]{36})/(0|[1-9][0-9]{0,5})\.bin")
+FOLDER_RE = re.compile(r"attachments/(?:[0-9a-f-]{36}/)?")
+MAX_MEMBERS = 250_000  # 10,000 reports with a long recording each
+MAX_MANIFEST_BYTES = 4096
+MAX_TOTAL_BYTES = 16 << 30  # what the members may hold together, uncompressed
+BATCH_REPORTS = 100
+BATCH_CHUNK_BYTES = 32 << 20  # chunks read for one batch before its write begins
+READ_STEP = 1 << 20
+
+
+class BundleError(Invalid):
+    """A bundle refused whole: nothing of it is stored."""
+
+
+@dataclass
+class Summary:
+    """What an import did: counts by outcome, the reasons of the rejected, and the chunks kept."""
+
+    stored: int = 0
+    duplicate: int = 0
+    rejected: list[Outcome] = field(default_factory=list)
+    chunks_new: int = 0
+    chunks_known: int = 0
+    chunks_conflicting: int = 0
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _line(team: str, envelope_text: str) -> bytes:
+    # The stored envelope is canonical JSON already; parsed and written again it keeps every byte.
+    doc = {"team": team, "envelope": json.loads(envelope_text)}
+    return (json.dumps(doc, separators=(",", ":"), ensure_ascii=True) + "\n").encode()
+
+
+def _selected(since: dt.date | None, team: Team | None) -> Any:
+    query = select(Report.id)
+    if since is not None:
+        query = query.where(Report.received_on >= since)
+    if team is not None:
+        query = query.where(Report.team_id == team.id)
+    return query
+
+
+def count_selected(session: Session, since: dt.date | None = None, team: Team | None = None) -> int:
+    return session.scalar(select(func.count()).select_from(_selected(since, team).subquery())) or 0
+
+
+def peek_count(path: Path) -> int:
+    """The count a bundle's manifest states, for a progress bar; 0 if it cannot be read (import says why)."""
+    try:
+        with open_bundle(path) as bundle:
+            return _manifest(bundle, bundle.getinfo(MANIFEST))[1]
+    except (Invalid, KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return 0
+
+
+def export_bundle(
+    session: Session,
+    out: IO[bytes],
+    *,
+    since: dt.date | None = None,
+    team: Team | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Write the reports received since `since` (of `team`, or all) and every chunk they have; their count."""
+    ids = list(session.scalars(_selected(since, team).order_by(Report.received_on, Report.id)))
+    manifest = {"format": FORMAT, "v": VERSION, "created_at": dt.datetime.now(dt.UTC).isoformat(), "count": len(ids)}
+    names = {t.id: t.name for t in session.scalars(select(Team))}
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr(MANIFEST, json.dumps(manifest, separators=(",", ":")))
+        with bundle.open(REPORTS, "w", force_zip64=True) as lines:
+            for start in range(0, len(ids), 500):
+                rows = session.execute(
+                    select(Report.id, Report.team_id, Report.envelope).where(Report.id.in_(ids[start : start + 500]))
+                )
+                by_id = {row.id: row for row in rows}
+                for report_id in ids[start : start + 500]:
+                    row = by_id[report_id]
+                    lines.write(_line(names[row.team_id], row.envelope))
+                progress(len(by_id))
+        for start in range(0, len(ids), 500):
+            chunks = session.execute(
+                select(Attachment.aid, AttachmentChunk.index, AttachmentChunk.data)
+                .join(AttachmentChunk, AttachmentChunk.attachment_id == Attachment.id)
+                .where(Attachment.report_id.in_(ids[start : start + 500]))
+                .order_by(Attachment.id, AttachmentChunk.index)
+            )
+            for aid, index, data in chunks:
+                # Ciphertext does not compress: stored as it is.
+                bundle.writestr(f"attachments/{aid}/{index}.bin", bytes(data), compress_type=zipfile.ZIP_STORED)
+    return len(ids)
+
+
+def write_bundle_file(session: Session, path: Path, **kwargs: Any) -> int:
+    """A bundle at `path`, whole or not at all: written beside it, then moved into place."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("wb") as out:
+            count = export_bundle(session, out, **kwargs)
+        partial.chmod(0o600)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    team: str | None  # None in a v1 bundle: the importer names the team
+    envelope: object
+
+
+@dataclass
+class _Checked:
+    """What the reading pass found: the bundle's version and count, and each declared chunk's member."""
+
+    version: int
+    count: int
+    chunks: dict[str, dict[int, zipfile.ZipInfo]]  # aid -> index -> member
+    declared: dict[str, tuple[int, int]]  # aid -> (chunks, envelope version), of well-formed reports
+
+
+def _refuse(reason: str, **params: object) -> BundleError:
+    return BundleError(reason, **params)
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _read_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, at most `limit`, its CRC checked by zipfile at the end; else the bundle is damaged."""
+    parts, size = [], 0
+    with bundle.open(info) as member:
+        while True:
+            part = member.read(min(READ_STEP, limit + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                raise _refuse(N_("El paquete tiene un archivo mayor de lo permitido: %(name)s."), name=info.filename)
+    return b"".join(parts)
+
+
+def _lines(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, version: int, max_line: int) -> Iterator[_Line]:
+    """Each line of reports.jsonl, parsed; a line over `max_line` bytes or not JSON refuses the bundle."""
+    with bundle.open(info) as member:
+        number = 0
+        while True:
+            raw = member.readline(max_line + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > max_line:
+                raise _refuse(N_("La línea %(line)s de reports.jsonl es demasiado larga."), line=number)
+            try:
+                item = json.loads(raw)
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                raise _refuse(N_("La línea %(line)s de reports.jsonl no es JSON válido."), line=number) from exc
+            if version == 1:
+                yield _Line(number, None, item)
+                continue
+            if type(item) is not dict or set(item) != {"team", "envelope"} or not isinstance(item["team"], str):
+                raise _refuse(N_('La línea %(line)s de reports.jsonl no es {"team", "envelope"}.'), line=number)
+            yield _Line(number, item["team"][:200], item["envelope"])
+
+
+def _members(bundle: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo, dict[str, dict[int, zipfile.ZipInfo]]]:
+    infos = bundle.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise _refuse(N_("El paquete tiene más de %(max)s archivos."), max=MAX_MEMBERS)
+    if len({i.filename for i in infos}) != len(infos):
+        raise _refuse(N_("El paquete tiene dos archivos con el mismo nombre."))
+    if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
+        raise _refuse(N_("El paquete ocupa más de %(gb)s GiB descomprimido."), gb=MAX_TOTAL_BYTES >> 30)
+    manifest = lines = None
+    chunks: dict[str, dict[int, zipfile.ZipInfo]] = {}
+    for info in infos:
+        name = info.filename
+        if (
+            _is_link(info)
+            or info.flag_bits & 0x1
+            or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        ):
+            raise _refuse(N_("El paquete tiene un archivo que no se puede aceptar: %(name)s."), name=name[:80])
+        if name == MANIFEST:
+            manifest = info
+        elif name == REPORTS:
+            lines = info
+        elif (match := CHUNK_RE.fullmatch(name)) and UUID4_RE.fullmatch(match[1]):
+            if info.file_size > max(w.chunk_size for w in crypto.WIRES.values()) + crypto.TAG_LEN:
+                raise _refuse(N_("El paquete tiene un archivo mayor de lo permitido: %(name)s."), name=name)
+            chunks.setdefault(match[1], {})[int(match[2])] = info
+        elif FOLDER_RE.fullmatch(name) and info.file_size == 0:
+            continue  # a folder entry, as some zip tools write
+        else:
+            raise _refuse(N_("El paquete tiene un archivo que no se puede aceptar: %(name)s."), name=name[:80])
+    if manifest is None or lines is None:
+        raise _refuse(N_("Al paquete le falta manifest.json o reports.jsonl."))
+    return manifest, lines, chunks
+
+
+def _manifest(bundle: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
+    try:
+        manifest = json.loads(_read_member(bundle, info, MAX_MANIFEST_BYTES))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _refuse(N_("manifest.json no es JSON válido.")) from exc
+    if (
+        type(manifest) is not dict
+        or not manifest.keys() <= MANIFEST_KEYS
+        or manifest.get("format") != FORMAT
+        or type(manifest.get("v")) is not int
+        or manifest["v"] not in (1, 2)
+        or type(manifest.get("count")) is not int
+        or manifest["count"] < 0
+        or not isinstance(manifest.get("created_at"), str)
+    ):
+        raise _refuse(N_("manifest.json no describe un paquete de fieldapp (formato, versión 1 o 2, cantidad)."))
+    return manifest["v"], manifest["count"]
+
+
+def check_bundle(bundle: zipfile.ZipFile, known_kids: set[str], max_ct_bytes: int, limits: tuple[int, int]) -> _Checked:
+    """The reading pass: every member's name, size and CRC, the manifest, every line; nothing is written."""
+    manifest_info, lines_info, chunks = _members(bundle)
+    version, count = _manifest(bundle, manifest_info)
+    max_line = max_ct_bytes * 4 // 3 + 64 * 1024
+    declared: dict[str, tuple[int, int]] = {}
+    named: set[str] = set()  # every aid any line names, well formed or not
+    seen = 0
+    for line in _lines(bundle, lines_info, version, max_line):
+        seen += 1
+        envelope = line.envelope
+        att = envelope.get("att") if isinstance(envelope, dict) else None
+        for item in att if isinstance(att, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("aid"), str):
+                named.add(item["aid"])
+        try:
+            checked = reports.check_envelope(envelope, known_kids, max_ct_bytes, limits)
+        except Invalid:
+            continue  # refused at import, with its reason, like the API would
+        for aid, n in checked.att:
+            declared[aid] = (n, checked.version)
+    if seen != count:
+        raise _refuse(
+            N_("manifest.json dice %(count)s informes y reports.jsonl tiene %(lines)s."), count=count, lines=seen
+        )
+    for aid, members in chunks.items():
+        if aid not in named:
+            raise _refuse(N_("El paquete trae partes de un adjunto que ningún informe declara: %(aid)s."), aid=aid)
+        if aid not in declared:
+            continue  # its report will be refused: its chunks are left
+        n, v = declared[aid]
+        full = crypto.wire(v).chunk_size + crypto.TAG_LEN
+        for index, info in members.items():
+            final = index == n - 1
+            if (
+                index >= n
+                or (final and not crypto.TAG_LEN <= info.file_size <= full)
+                or (not final and info.file_size != full)
+            ):
+                raise _refuse(N_("La parte %(index)s del adjunto %(aid)s no es válida."), index=index, aid=aid)
+    for info in bundle.infolist():  # every CRC, before anything is stored
+        if not info.is_dir():
+            _read_member(bundle, info, max(info.file_size, 0))
+    return _Checked(version, count, chunks, declared)
+
+
+def open_bundle(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise _refuse(N_("El archivo no es un paquete zip legible (dañado o incompleto).")) from exc
+
+
+def _batches(bundle: zipfile.ZipFile, checked: _Checked, max_line: int) -> Iterator[list[_Line]]:
+    batch: list[_Line] = []
+    chunk_bytes = 0
+    for line in _lines(bundle, bundle.getinfo(REPORTS), checked.version, max_line):
+        envelope = line.envelope
+        att = envelope.get("att") if isinstance(envelope, dict) else None
+        size = sum(
+            info.file_size
+            for item in (att if isinstance(att, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("aid"), str)
+            for info in checked.chunks.get(item["aid"], {}).values()
+        )
+        if batch and (len(batch) >= BATCH_REPORTS or chunk_bytes + size > BATCH_CHUNK_BYTES):
+            yield batch
+            batch, chunk_bytes = [], 0
+        batch.append(line)
+        chunk_bytes += size
+    if batch:
+        yield batch
+
+
+NO_TEAM = N_("No existe aquí el equipo «%(name)s» de este informe: créelo, o importe nombrando un equipo.")
+
+
+def import_bundle(
+    session: Session,
+    path: Path,
+    *,
+    max_ct_bytes: int,
+    limits: tuple[int, int],
+    team: Team | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Summary:
+    """Import a bundle file; a v1 bundle needs `team`, which in a v2 bundle takes the place of each line's."""
+    known = reports.known_kids(session)
+    teams_by_name = {t.name: t.id for t in session.scalars(select(Team))}
+    with open_bundle(path) as bundle:
+        try:
+            checked = check_bundle(bundle, known, max_ct_bytes, limits)
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            raise _refuse(N_("El paquete está dañado: un archivo no pasa su comprobación (CRC).")) from exc
+        if checked.version == 1 and team is None:
+            raise _refuse(N_("Este paquete (versión 1) no dice de qué equipo son sus informes: nombre el equipo."))
+        session.rollback()  # the reading is over: no snapshot is held while the batches are written
+        summary = Summary()
+        max_line = max_ct_bytes * 4 // 3 + 64 * 1024
+        try:
+            for batch in _batches(bundle, checked, max_line):
+                _import_batch(
+                    session, bundle, checked, batch, team, teams_by_name, known, max_ct_bytes, limits, summary
+                )
+                progress(len(batch))
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # the stick was pulled, say
+            raise _refuse(
+                N_(
+                    "El paquete dejó de leerse a medias: %(done)s informes quedaron guardados enteros; "
+                    "importarlo de nuevo completa el resto."
+                ),
+                done=summary.stored + summary.duplicate,
+            ) from exc
+    return summary
+
+
+def _import_batch(
+    session: Session,
+    bundle: zipfile.ZipFile,
+    checked: _Checked,
+    batch: list[_Line],
+    team: Team | None,
+    teams_by_name: dict[str, int],
+    known: set[str],
+    max_ct_bytes: int,
+    limits: tuple[int, int],
+    summary: Summary,
+) -> None:
+    by_team: dict[int, list[CheckedEnvelope | Outcome]] = {}
+    for line, item in zip(
+        batch, reports.check_batch([line.envelope for line in batch], known, max_ct_bytes, limits), strict=True
+    ):
+        team_id = team.id if team is not None else teams_by_name.get(line.team or "")
+        if team_id is None and isinstance(item, CheckedEnvelope):
+            item = Outcome(item.rid, reports.REJECTED, Invalid(NO_TEAM, name=line.team or ""))
+        if isinstance(item, Outcome):
+            summary.rejected.append(item)
+            continue
+        by_team.setdefault(team_id, []).append(item)
+    # The chunks are read before the write begins: the write lock is not held while the zip is read.
+    data: dict[str, dict[int, bytes]] = {}
+    for items in by_team.values():
+        for candidate in items:
+            for aid, _ in candidate.att:  # type: ignore[union-attr]
+                members = checked.chunks.get(aid, {})
+                data[aid] = {index: bundle.read(info) for index, info in sorted(members.items())}
+    with writing(session):
+        for team_id, items in by_team.items():
+            for outcome in reports.store_reports(session, team_id, items):
+                if outcome.status == reports.REJECTED:
+                    summary.rejected.append(outcome)
+                    continue
+                if outcome.status == reports.STORED:
+                    summary.stored += 1
+                else:
+                    summary.duplicate += 1
+                _keep_chunks(session, outcome.rid, data, summary)
+
+
+def _keep_chunks(session: Session, rid: str | None, data: dict[str, dict[int, bytes]], summary: Summary) -> None:
+    store = attachments.DatabaseChunkStore(session)
+    for attachment in session.scalars(select(Attachment).join(Report).where(Report.rid == rid)):
+        for index, chunk in data.get(attachment.aid, {}).items():
+            try:
+                if attachments.keep_chunk(session, store, attachment, index, chunk):
+                    summary.chunks_new += 1
+                else:
+                    summary.chunks_known += 1
+            except (Conflict, Invalid, NotFound):
+                summary.chunks_conflicting += 1  # the server's own copy of that chunk is kept

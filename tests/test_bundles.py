@@ -1,0 +1,324 @@
+"""Bundles (PROTOCOL.md §6 and §10): exported at a base, imported at HQ whole and once, with each report's team
+and every chunk; a hostile or damaged bundle refused whole, storing nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import stat
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from fieldapp import crypto
+from fieldapp.extensions import db
+from fieldapp.models import Attachment, AttachmentChunk, Report
+from fieldapp.services import bundles, teams
+
+from .conftest import Org, make_config, running_app, table_counts
+from .test_attachments import put
+
+DOC = {"form": "trafficking-report", "form_version": 1, "answers": {"notes": "base de Huepetuhe"}}
+
+
+def sent_with_attachment(org: Org, client, size: int, sent: int | None = None, v: int = 2) -> tuple[str, str]:
+    """A report with one attachment of `size` bytes, its first `sent` chunks uploaded (all by default)."""
+    aid = str(uuid.uuid4())
+    chunks = crypto.seal_chunks(bytes(32), aid, bytes(range(256)) * (size // 256), v)
+    envelope = crypto.seal_document(DOC, org.pub, att=[{"aid": aid, "chunks": len(chunks)}], v=v)
+    assert client.post("/api/v1/reports", json={"reports": [envelope]}, headers=org.headers).status_code == 200
+    for i, chunk in enumerate(chunks[: len(chunks) if sent is None else sent]):
+        assert put(client, org, aid, i, chunk).status_code == 204
+    return envelope["rid"], aid
+
+
+def server_state(app) -> dict:  # type: ignore[no-untyped-def]
+    """Every report (by rid: team, envelope) and every chunk (by aid and index: its digest)."""
+    with app.app_context():
+        found = {
+            rid: (team, envelope)
+            for rid, team, envelope in db.session.execute(
+                select(Report.rid, Report.team_id, Report.envelope).order_by(Report.rid)
+            )
+        }
+        names = {t.id: t.name for t in teams.list_teams(db.session)}
+        chunks = {
+            (aid, index): hashlib.sha256(bytes(data)).hexdigest()
+            for aid, index, data in db.session.execute(
+                select(Attachment.aid, AttachmentChunk.index, AttachmentChunk.data).join(AttachmentChunk)
+            )
+        }
+        received = dict(db.session.execute(select(Attachment.aid, Attachment.received)).all())
+    return {
+        "reports": {rid: (names[team], env) for rid, (team, env) in found.items()},
+        "chunks": chunks,
+        "received": received,
+    }
+
+
+@pytest.fixture
+def hq(tmp_path: Path, org: Org):  # type: ignore[no-untyped-def]
+    """A second server on a database of its own, knowing the organisation's public key and the team."""
+    folder = tmp_path / "hq"
+    folder.mkdir()
+    pem = org.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for app in running_app(make_config(folder)):
+        with app.app_context():
+            from fieldapp.services import keys
+
+            keys.import_pem(db.session, pem, None, None, crypto.KdfParams(n=2**10, r=8, p=1))
+            teams.create_team(db.session, org.team)
+            db.session.commit()
+        yield app
+
+
+def export_to(app, path: Path, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return bundles.write_bundle_file(db.session, path, **kwargs)
+
+
+def import_into(app, path: Path, team: str | None = None) -> bundles.Summary:  # type: ignore[no-untyped-def]
+    config = app.config["FIELDAPP"]
+    with app.app_context():
+        chosen = teams.find_team(db.session, team) if team else None
+        return bundles.import_bundle(
+            db.session, path, max_ct_bytes=config.max_ct_bytes, limits=config.attachment_limits, team=chosen
+        )
+
+
+def test_a_bundle_carries_every_report_and_chunk_to_hq_once(org: Org, client, app, hq, tmp_path) -> None:
+    plain = [client.post("/api/v1/reports", json={"reports": [org.envelope()]}, headers=org.headers) for _ in range(3)]
+    assert all(a.status_code == 200 for a in plain)
+    whole = sent_with_attachment(org, client, 200_000)
+    partial = sent_with_attachment(org, client, 300_000, sent=2)  # still arriving: what came travels
+    v1 = sent_with_attachment(org, client, 300_000, v=1)
+    path = tmp_path / "memoria.zip"
+    assert export_to(app, path) == 6
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    with zipfile.ZipFile(path) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+        assert manifest["format"] == "fieldapp-bundle" and manifest["v"] == 2 and manifest["count"] == 6
+        assert all(not name.startswith("/") and ".." not in name for name in bundle.namelist())
+
+    summary = import_into(hq, path)
+    assert (summary.stored, summary.duplicate, summary.rejected) == (6, 0, [])
+    assert summary.chunks_new == 4 + 2 + 2
+    base, there = server_state(app), server_state(hq)
+    assert there["reports"] == base["reports"]  # the same envelopes, byte for byte, in the same team
+    assert there["chunks"] == base["chunks"] and there["received"] == base["received"]
+    assert there["received"][partial[1]] == 2 and there["received"][whole[1]] == 4 and there["received"][v1[1]] == 2
+
+    before = table_counts(hq)
+    again = import_into(hq, path)
+    assert (again.stored, again.duplicate, again.chunks_new, again.chunks_known) == (0, 6, 0, 8)
+    assert table_counts(hq) == before  # imported twice: nothing new
+
+
+def test_a_later_bundle_completes_what_an_earlier_one_carried_in_part(org: Org, client, app, hq, tmp_path) -> None:
+    rid, aid = sent_with_attachment(org, client, 300_000, sent=1)
+    export_to(app, tmp_path / "first.zip")
+    assert import_into(hq, tmp_path / "first.zip").stored == 1
+    with app.app_context():
+        [chunks] = [crypto.seal_chunks(bytes(32), aid, bytes(range(256)) * (300_000 // 256), 2)]
+    for i in range(1, len(chunks)):
+        assert put(client, org, aid, i, chunks[i]).status_code == 204
+    export_to(app, tmp_path / "second.zip")
+    summary = import_into(hq, tmp_path / "second.zip")
+    assert (summary.duplicate, summary.chunks_new, summary.chunks_known) == (1, 4, 1)
+    assert server_state(hq)["received"][aid] == 5
+
+
+def test_export_chooses_by_date_and_team(org: Org, client, app, tmp_path) -> None:
+    client.post("/api/v1/reports", json={"reports": [org.envelope()]}, headers=org.headers)
+    with app.app_context():
+        other = teams.create_team(db.session, "Puno 2")
+        db.session.commit()
+        assert bundles.count_selected(db.session, team=other) == 0
+        import datetime as dt
+
+        assert bundles.count_selected(db.session, since=dt.date.today() + dt.timedelta(days=1)) == 0
+        assert bundles.count_selected(db.session, since=dt.date.today()) == 1
+    with app.app_context():
+        other = teams.find_team(db.session, "Puno 2")
+        assert bundles.write_bundle_file(db.session, tmp_path / "b.zip", team=other) == 0
+
+
+def test_a_v1_bundle_needs_a_team_and_reports_of_an_unknown_team_are_rejected(
+    org: Org, client, app, hq, tmp_path
+) -> None:
+    envelope = org.envelope()
+    lines = json.dumps(envelope) + "\n"
+    path = write_zip(tmp_path / "v1.zip", {"manifest.json": manifest(1, 1), "reports.jsonl": lines})
+    with pytest.raises(bundles.BundleError, match="nombre el equipo"):
+        import_into(hq, path)
+    assert import_into(hq, path, team=org.team).stored == 1
+
+    stranger = {"team": "Loreto 9", "envelope": org.envelope()}
+    path = write_zip(
+        tmp_path / "v2.zip", {"manifest.json": manifest(2, 1), "reports.jsonl": json.dumps(stranger) + "\n"}
+    )
+    [refused] = import_into(hq, path).rejected
+    assert refused.rid == stranger["envelope"]["rid"] and "Loreto 9" in refused.error.render(lambda s: s)
+
+
+# ---------------------------------------------------------------- hostile bundles
+
+
+def manifest(v: int, count: int, **extra: object) -> str:
+    return json.dumps(
+        {"format": "fieldapp-bundle", "v": v, "created_at": "2026-12-02T10:00:00+00:00", "count": count} | extra
+    )
+
+
+def write_zip(path: Path, members: dict[str, str | bytes], link: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
+        if link:
+            info = zipfile.ZipInfo(link)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            bundle.writestr(info, "/etc/passwd")
+    return path
+
+
+def good_members(org: Org, count: int = 2) -> dict[str, str | bytes]:
+    lines = "".join(json.dumps({"team": org.team, "envelope": org.envelope()}) + "\n" for _ in range(count))
+    return {"manifest.json": manifest(2, count), "reports.jsonl": lines}
+
+
+def hostile_cases(org: Org, tmp_path: Path) -> dict[str, Path]:
+    good = good_members(org)
+    aid = str(uuid.uuid4())
+    declared = crypto.seal_document(DOC, org.pub, att=[{"aid": aid, "chunks": 1}], v=2)
+    with_chunk = {
+        "manifest.json": manifest(2, 1),
+        "reports.jsonl": json.dumps({"team": org.team, "envelope": declared}) + "\n",
+    }
+    cases: dict[str, dict[str, str | bytes]] = {
+        "traversal": good | {"../../etc/cron.d/x": "x"},
+        "absolute": good | {"/tmp/x": "x"},
+        "unknown member": good | {"notas.txt": "x"},
+        "lying count": good | {"manifest.json": manifest(2, 5)},
+        "no manifest": {"reports.jsonl": good["reports.jsonl"]},
+        "not a bundle": good | {"manifest.json": json.dumps({"format": "otro", "v": 2, "count": 2, "created_at": ""})},
+        "unknown version": good | {"manifest.json": manifest(3, 2)},
+        "extra manifest key": good | {"manifest.json": manifest(2, 2, team="x")},
+        "line not JSON": good | {"reports.jsonl": "{nope\n", "manifest.json": manifest(2, 1)},
+        "v2 line without team": good
+        | {"reports.jsonl": json.dumps(org.envelope()) + "\n", "manifest.json": manifest(2, 1)},
+        "chunk nobody declares": good | {f"attachments/{uuid.uuid4()}/0.bin": bytes(100)},
+        "chunk past its count": with_chunk | {f"attachments/{aid}/1.bin": bytes(100)},
+        "chunk too big": with_chunk | {f"attachments/{aid}/0.bin": bytes(300_000)},
+        "chunk index with a zero": with_chunk | {f"attachments/{aid}/00.bin": bytes(100)},
+        "bomb": good | {"reports.jsonl": good["reports.jsonl"] + " " * (8 << 20)},
+    }
+    paths = {name: write_zip(tmp_path / f"{n}.zip", members) for n, (name, members) in enumerate(cases.items())}
+    paths["symlink"] = write_zip(tmp_path / "link.zip", good, link="attachments/x")
+    duplicate = tmp_path / "dup.zip"
+    with zipfile.ZipFile(duplicate, "w") as bundle, pytest.warns(UserWarning):
+        for name, data in good.items():
+            bundle.writestr(name, data)
+        bundle.writestr("manifest.json", good["manifest.json"])
+    paths["duplicate member"] = duplicate
+    whole = write_zip(tmp_path / "whole.zip", good).read_bytes()
+    (tmp_path / "cut.zip").write_bytes(whole[: len(whole) // 2])
+    paths["truncated"] = tmp_path / "cut.zip"
+    flipped = bytearray(whole)
+    flipped[60] ^= 0xFF  # inside the first member's data: its CRC fails
+    (tmp_path / "crc.zip").write_bytes(bytes(flipped))
+    paths["damaged byte"] = tmp_path / "crc.zip"
+    (tmp_path / "empty.zip").write_bytes(b"")
+    paths["empty file"] = tmp_path / "empty.zip"
+    return paths
+
+
+def test_hostile_bundles_are_refused_whole_and_store_nothing(org: Org, app, tmp_path) -> None:
+    before = table_counts(app)
+    for name, path in hostile_cases(org, tmp_path).items():
+        with pytest.raises(bundles.BundleError) as refused:
+            import_into(app, path)
+        assert refused.value.render(lambda s: s), name
+        assert table_counts(app) == before, name
+
+
+def test_envelopes_that_fail_the_apis_checks_are_rejected_alone(org: Org, app, tmp_path) -> None:
+    good = org.envelope()
+    lines = [{"team": org.team, "envelope": good}, {"team": org.team, "envelope": good | {"kid": "0" * 16}}]
+    lines.append({"team": org.team, "envelope": {"v": 1, "rid": "x"}})
+    path = write_zip(
+        tmp_path / "mixed.zip",
+        {"manifest.json": manifest(2, 3), "reports.jsonl": "".join(json.dumps(line) + "\n" for line in lines)},
+    )
+    summary = import_into(app, path)
+    assert summary.stored == 1 and len(summary.rejected) == 2
+
+
+BUNDLE_FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+@BUNDLE_FUZZ
+@given(
+    names=st.lists(
+        st.sampled_from(["manifest.json", "reports.jsonl", "attachments/", "x", "attachments/a/0.bin"])
+        | st.text(max_size=30),
+        max_size=4,
+    ),
+    payload=st.binary(max_size=300) | st.text(max_size=300),
+    count=st.integers(-1, 3),
+    cut=st.integers(0, 400),
+)
+def test_any_bundle_is_imported_whole_or_refused_and_never_crashes(
+    org: Org, app, tmp_path, names, payload, count, cut
+) -> None:
+    members = good_members(org, 1) | {"manifest.json": manifest(2, count)}
+    for name in names:
+        members[name] = payload
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, data in members.items():
+            try:
+                bundle.writestr(name, data)
+            except (ValueError, UnicodeEncodeError, IndexError):  # names zipfile itself will not write
+                continue
+    data = buffer.getvalue()
+    path = tmp_path / f"fuzz-{uuid.uuid4().hex}.zip"
+    path.write_bytes(data[: len(data) - cut] if cut < len(data) else data)
+    before = table_counts(app)
+    try:
+        summary = import_into(app, path)
+    except bundles.BundleError:
+        assert table_counts(app) == before  # refused: nothing at all
+        return
+    after = table_counts(app)
+    assert after["reports"] == before["reports"] + summary.stored
+
+
+def test_the_command_line_packs_and_unpacks_with_counts_and_clear_refusals(
+    org: Org, client, app, runner, tmp_path
+) -> None:
+    sent_with_attachment(org, client, 100_000)
+    client.post("/api/v1/reports", json={"reports": [org.envelope()]}, headers=org.headers)
+    out = tmp_path / "paquete.zip"
+    result = runner.invoke(args=["bundle", "export", "--team", org.team, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 informes empaquetados" in result.output
+    result = runner.invoke(args=["bundle", "import", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Guardados: 0 · ya estaban: 2 · rechazados: 0" in result.output
+    hostile = write_zip(tmp_path / "malo.zip", good_members(org) | {"../x": "x"})
+    result = runner.invoke(args=["bundle", "import", str(hostile)])
+    assert result.exit_code != 0 and "no se puede aceptar: ../x" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(args=["bundle", "export", "--team", "Nadie", "--out", str(tmp_path / "n.zip")])
+    assert result.exit_code != 0 and "Nadie" in result.output and not (tmp_path / "n.zip").exists()
