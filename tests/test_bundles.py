@@ -322,3 +322,39 @@ def test_the_command_line_packs_and_unpacks_with_counts_and_clear_refusals(
     assert "Traceback" not in result.output
     result = runner.invoke(args=["bundle", "export", "--team", "Nadie", "--out", str(tmp_path / "n.zip")])
     assert result.exit_code != 0 and "Nadie" in result.output and not (tmp_path / "n.zip").exists()
+
+
+def test_an_admin_downloads_and_uploads_bundles_in_the_dashboard(org: Org, client, app, tmp_path) -> None:
+    from .test_dashboard_access import csrf
+    from .test_dashboard_reports import login
+
+    rid, aid = sent_with_attachment(org, client, 100_000)
+    login(client, "ana")  # the org fixture's admin
+    page = client.get("/dashboard/bundles").get_data(as_text=True)
+    assert "Exportar un paquete" in page and "Importar un paquete" in page
+    answer = client.get("/dashboard/bundles/export")
+    assert answer.status_code == 200 and answer.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(answer.data)) as bundle:
+        assert json.loads(bundle.read("manifest.json"))["count"] == 1
+        assert f"attachments/{aid}/0.bin" in bundle.namelist()
+    assert client.get("/dashboard/bundles/export?since=ayer").status_code == 422
+    assert client.get("/dashboard/bundles/export?team=99999").status_code == 404
+
+    def upload(data: bytes, team: str = "") -> tuple[int, str]:
+        form = {"csrf_token": csrf(client, "/dashboard/bundles"), "team": team, "bundle": (io.BytesIO(data), "b.zip")}
+        sent = client.post("/dashboard/bundles/import", data=form, content_type="multipart/form-data")
+        return sent.status_code, sent.get_data(as_text=True)
+
+    before = table_counts(app)
+    status, text = upload(answer.data)
+    assert status == 200 and "Guardados: 0 · ya estaban: 1 · rechazados: 0" in text
+    hostile = write_zip(tmp_path / "h.zip", good_members(org) | {"../x": "x"}).read_bytes()
+    status, text = upload(hostile)
+    assert status == 422 and "no se puede aceptar: ../x" in text
+    status, text = upload(b"no soy un zip")
+    assert status == 422 and "no es un paquete zip legible" in text
+    audit_rows = table_counts(app)["audit_events"] - before["audit_events"]
+    assert {k: v for k, v in table_counts(app).items() if k != "audit_events"} == {
+        k: v for k, v in before.items() if k != "audit_events"
+    }
+    assert audit_rows == 1  # the import that stored (nothing new); refusals store nothing at all

@@ -330,6 +330,7 @@ def test_every_dashboard_page_renders_in_every_shipped_language(app, client, das
         assert answer.status_code in (200, 302), (path, answer.status_code)
         if answer.status_code == 200 and answer.mimetype == "text/html":
             assert f'<html lang="{code}"' in answer.get_data(as_text=True), path
+        answer.close()  # a streamed download (an export, a bundle) ends its request here
     issued = client.post("/dashboard/teams/1/code", data={"csrf_token": token("/dashboard/teams"), "uses": "1"})
     assert issued.status_code == 200 and f'<html lang="{code}"' in issued.get_data(as_text=True)
     gone = client.get(f"/setup/not-a-token?lang={code}")

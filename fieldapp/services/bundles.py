@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import stat
 import zipfile
@@ -17,7 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from .. import crypto
 from ..database import writing
 from ..errors import N_, Conflict, Invalid, NotFound
 from ..models import Attachment, AttachmentChunk, Report, Team
-from . import attachments, reports
+from . import attachments, exports, reports
 from .reports import UUID4_RE, CheckedEnvelope, Outcome
 
 FORMAT = "fieldapp-bundle"
@@ -90,19 +91,20 @@ def peek_count(path: Path) -> int:
         return 0
 
 
-def export_bundle(
+def iter_bundle(
     session: Session,
-    out: IO[bytes],
     *,
     since: dt.date | None = None,
     team: Team | None = None,
     progress: Callable[[int], None] = lambda n: None,
-) -> int:
-    """Write the reports received since `since` (of `team`, or all) and every chunk they have; their count."""
+) -> Iterator[bytes]:
+    """The bundle of the reports received since `since` (of `team`, or all) and every chunk they have, made
+    while it is read: a stream that cannot seek (sizes after each member), so it can go straight to a browser."""
+    sink = exports.StreamSink()
     ids = list(session.scalars(_selected(since, team).order_by(Report.received_on, Report.id)))
     manifest = {"format": FORMAT, "v": VERSION, "created_at": dt.datetime.now(dt.UTC).isoformat(), "count": len(ids)}
     names = {t.id: t.name for t in session.scalars(select(Team))}
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr(MANIFEST, json.dumps(manifest, separators=(",", ":")))
         with bundle.open(REPORTS, "w", force_zip64=True) as lines:
             for start in range(0, len(ids), 500):
@@ -114,6 +116,7 @@ def export_bundle(
                     row = by_id[report_id]
                     lines.write(_line(names[row.team_id], row.envelope))
                 progress(len(by_id))
+                yield sink.take()
         for start in range(0, len(ids), 500):
             chunks = session.execute(
                 select(Attachment.aid, AttachmentChunk.index, AttachmentChunk.data)
@@ -124,16 +127,22 @@ def export_bundle(
             for aid, index, data in chunks:
                 # Ciphertext does not compress: stored as it is.
                 bundle.writestr(f"attachments/{aid}/{index}.bin", bytes(data), compress_type=zipfile.ZIP_STORED)
-    return len(ids)
+                if sink.size >= 1 << 20:
+                    yield sink.take()
+    yield sink.take()
 
 
-def write_bundle_file(session: Session, path: Path, **kwargs: Any) -> int:
-    """A bundle at `path`, whole or not at all: written beside it, then moved into place."""
+def write_bundle_file(
+    session: Session, path: Path, *, since: dt.date | None = None, team: Team | None = None, **kwargs: Any
+) -> int:
+    """A bundle at `path`, whole or not at all: written beside it, then moved into place; its count."""
+    count = count_selected(session, since, team)
     partial = path.with_name(f".{path.name}.partial")
     try:
-        with partial.open("wb") as out:
-            count = export_bundle(session, out, **kwargs)
-        partial.chmod(0o600)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            for piece in iter_bundle(session, since=since, team=team, **kwargs):
+                out.write(piece)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -147,7 +147,7 @@ WRITERS: dict[str, Callable[[Iterable[dict[str, Any]]], Iterator[str]]] = {
 }
 
 
-class _Sink(io.RawIOBase):
+class StreamSink(io.RawIOBase):
     """What the zip writes, handed on as it comes: a zip on a stream that cannot seek puts sizes after data."""
 
     def __init__(self) -> None:
@@ -183,7 +183,7 @@ def zipped(
 
     One attachment is in memory at a time; nothing is written anywhere but the stream.
     """
-    sink = _Sink()
+    sink = StreamSink()
     stamp = dt.datetime.now().timetuple()[:6]
     listing = [BOM + _line(listing_header)]
     with zipfile.ZipFile(sink, "w") as archive:
