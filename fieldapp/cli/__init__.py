@@ -121,6 +121,15 @@ main.add_command(shell_command)
 main.add_command(routes_command)
 
 
+def _add_serverless_commands() -> None:
+    from .decrypt import decrypt  # runs where there is no server: it never loads the app
+
+    main.add_command(decrypt)
+
+
+_add_serverless_commands()
+
+
 def register_commands(app: Flask) -> None:
     from .audit import audit_group
     from .bundle import bundle_group

@@ -285,13 +285,18 @@ def open_attachment(
     chunks = chunks_of(session, store, rows[aid])
     if chunks is None:
         raise Conflict(NOT_WHOLE)
+    return open_whole(entry, rows[aid].version, chunks), shown
+
+
+def open_whole(entry: dict[str, Any], version: int, chunks: list[bytes]) -> bytes:
+    """A checked entry's file from all its chunks, in memory: each chunk's tag, then the size and SHA-256."""
     try:
-        plain = crypto.open_chunks(crypto.b64u_decode(entry["key"]), aid, chunks, rows[aid].version)
+        plain = crypto.open_chunks(crypto.b64u_decode(entry["key"]), entry["aid"], chunks, version)
     except ValueError as exc:
         raise Invalid(N_("El adjunto está dañado: una parte no pasa la comprobación de cifrado.")) from exc
     if crypto.b64u_encode(hashlib.sha256(plain).digest()) != entry["sha256"] or len(plain) != entry["size"]:
         raise Invalid(N_("El adjunto está dañado: su huella SHA-256 no coincide con la del informe."))
-    return plain, shown
+    return plain
 
 
 EXTENSIONS = {"audio/webm": "webm", "audio/ogg": "ogg", "audio/mp4": "m4a", "audio/mpeg": "mp3", "audio/wav": "wav"}

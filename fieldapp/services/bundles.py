@@ -153,14 +153,14 @@ def write_bundle_file(
 
 
 @dataclass(frozen=True)
-class _Line:
+class Line:
     number: int
     team: str | None  # None in a v1 bundle: the importer names the team
     envelope: object
 
 
 @dataclass
-class _Checked:
+class Checked:
     """What the reading pass found: the bundle's version and count, and each declared chunk's member."""
 
     version: int
@@ -192,7 +192,7 @@ def _read_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> 
     return b"".join(parts)
 
 
-def _lines(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, version: int, max_line: int) -> Iterator[_Line]:
+def lines_of(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, version: int, max_line: int) -> Iterator[Line]:
     """Each line of reports.jsonl, parsed; a line over `max_line` bytes or not JSON refuses the bundle."""
     with bundle.open(info) as member:
         number = 0
@@ -208,11 +208,11 @@ def _lines(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, version: int, max_lin
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise _refuse(N_("La línea %(line)s de reports.jsonl no es JSON válido."), line=number) from exc
             if version == 1:
-                yield _Line(number, None, item)
+                yield Line(number, None, item)
                 continue
             if type(item) is not dict or set(item) != {"team", "envelope"} or not isinstance(item["team"], str):
                 raise _refuse(N_('La línea %(line)s de reports.jsonl no es {"team", "envelope"}.'), line=number)
-            yield _Line(number, item["team"][:200], item["envelope"])
+            yield Line(number, item["team"][:200], item["envelope"])
 
 
 def _members(bundle: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo, dict[str, dict[int, zipfile.ZipInfo]]]:
@@ -269,7 +269,7 @@ def _manifest(bundle: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]
     return manifest["v"], manifest["count"]
 
 
-def check_bundle(bundle: zipfile.ZipFile, known_kids: set[str], max_ct_bytes: int, limits: tuple[int, int]) -> _Checked:
+def check_bundle(bundle: zipfile.ZipFile, known_kids: set[str], max_ct_bytes: int, limits: tuple[int, int]) -> Checked:
     """The reading pass: every member's name, size and CRC, the manifest, every line; nothing is written."""
     manifest_info, lines_info, chunks = _members(bundle)
     version, count = _manifest(bundle, manifest_info)
@@ -277,7 +277,7 @@ def check_bundle(bundle: zipfile.ZipFile, known_kids: set[str], max_ct_bytes: in
     declared: dict[str, tuple[int, int]] = {}
     named: set[str] = set()  # every aid any line names, well formed or not
     seen = 0
-    for line in _lines(bundle, lines_info, version, max_line):
+    for line in lines_of(bundle, lines_info, version, max_line):
         seen += 1
         envelope = line.envelope
         att = envelope.get("att") if isinstance(envelope, dict) else None
@@ -312,7 +312,7 @@ def check_bundle(bundle: zipfile.ZipFile, known_kids: set[str], max_ct_bytes: in
     for info in bundle.infolist():  # every CRC, before anything is stored
         if not info.is_dir():
             _read_member(bundle, info, max(info.file_size, 0))
-    return _Checked(version, count, chunks, declared)
+    return Checked(version, count, chunks, declared)
 
 
 def open_bundle(path: Path) -> zipfile.ZipFile:
@@ -322,10 +322,10 @@ def open_bundle(path: Path) -> zipfile.ZipFile:
         raise _refuse(N_("El archivo no es un paquete zip legible (dañado o incompleto).")) from exc
 
 
-def _batches(bundle: zipfile.ZipFile, checked: _Checked, max_line: int) -> Iterator[list[_Line]]:
-    batch: list[_Line] = []
+def _batches(bundle: zipfile.ZipFile, checked: Checked, max_line: int) -> Iterator[list[Line]]:
+    batch: list[Line] = []
     chunk_bytes = 0
-    for line in _lines(bundle, bundle.getinfo(REPORTS), checked.version, max_line):
+    for line in lines_of(bundle, bundle.getinfo(REPORTS), checked.version, max_line):
         envelope = line.envelope
         att = envelope.get("att") if isinstance(envelope, dict) else None
         size = sum(
@@ -388,8 +388,8 @@ def import_bundle(
 def _import_batch(
     session: Session,
     bundle: zipfile.ZipFile,
-    checked: _Checked,
-    batch: list[_Line],
+    checked: Checked,
+    batch: list[Line],
     team: Team | None,
     teams_by_name: dict[str, int],
     known: set[str],

@@ -1,0 +1,119 @@
+"""`fieldapp decrypt`: a bundle opened on a laptop with no server, no database and no network (offline custody);
+what it holds is written under the folder given, and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import DomainError
+from ..services import bundles, exports, offline
+
+
+def _translate():  # type: ignore[no-untyped-def]
+    from . import _cli_translate  # the command line's language, without an app
+
+    return _cli_translate()
+
+
+def _secret(prompt: str, env: str) -> str:
+    return os.environ.get(env) or click.prompt(prompt, hide_input=True, default="", show_default=False)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+@click.command("decrypt")
+@click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--key", "key_path", type=click.Path(exists=True, dir_okay=False), help="La clave privada de la organización (PEM)."
+)
+@click.option(
+    "--recovery-kit",
+    "kit_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="El kit de recuperación de la clave; su frase se pide (o FIELDAPP_RECOVERY_PHRASE).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Carpeta nueva o vacía para lo descifrado.",
+)
+@click.option("--format", "fmt", type=click.Choice(list(exports.FORMATS)), default="jsonl", show_default=True)
+@click.option("--attachments", "with_attachments", is_flag=True, help="También las grabaciones y fotos, descifradas.")
+def decrypt(
+    bundle_path: str, key_path: str | None, kit_path: str | None, out_dir: str, fmt: str, with_attachments: bool
+) -> None:
+    """Descifra un paquete sin servidor ni red: solo escribe en la carpeta indicada."""
+    _ = _translate()
+    if (key_path is None) == (kit_path is None):
+        raise click.UsageError(_("Indique la clave (--key) o el kit de recuperación (--recovery-kit), uno de los dos."))
+    folder = Path(out_dir)
+    if folder.exists() and any(folder.iterdir()):
+        raise click.ClickException(_("La carpeta %(path)s no está vacía: elija una nueva.") % {"path": out_dir})
+    try:
+        if key_path is not None:
+            pem = Path(key_path).read_bytes()
+            password = None
+            if b"ENCRYPTED" in pem:
+                password = _secret(_("Frase de la clave"), "FIELDAPP_KEY_PASSPHRASE")
+            keys = offline.keys_from_pem(pem, password)
+        else:
+            keys = offline.keys_from_kit(
+                Path(kit_path).read_bytes(), _secret(_("Frase de recuperación"), "FIELDAPP_RECOVERY_PHRASE")
+            )  # type: ignore[arg-type]
+        with bundles.open_bundle(Path(bundle_path)) as bundle:
+            checked, reports = offline.read_bundle(bundle, keys)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            opened = unreadable = written = 0
+            problems: list[str] = []
+            rows_path = folder / f"reports.{'jsonl' if fmt == 'jsonl' else 'csv'}"
+            fd = os.open(rows_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with (
+                os.fdopen(fd, "w", encoding="utf-8", newline="") as out,
+                click.progressbar(length=checked.count, label=_("Descifrando"), file=sys.stderr) as bar,
+            ):
+
+                def rows():  # type: ignore[no-untyped-def]
+                    nonlocal opened, unreadable, written
+                    for report in reports:
+                        bar.update(1)
+                        if report.row.get("error"):
+                            unreadable += 1
+                        else:
+                            opened += 1
+                        if with_attachments:
+                            for item in offline.attachments_of(bundle, checked, report):
+                                if item.data is None:
+                                    problems.append(
+                                        _("Informe %(rid)s: %(problem)s")
+                                        % {"rid": item.rid, "problem": _(item.problem or "")}
+                                    )
+                                    continue
+                                _write(offline.safe_target(folder / "attachments", item.file_name), item.data)
+                                written += 1
+                        yield report.row
+
+                for line in exports.WRITERS[fmt](rows()):
+                    out.write(line)
+    except DomainError as exc:
+        raise click.ClickException(exc.render(_)) from None
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(
+        _("%(opened)s informes descifrados en %(path)s; %(unreadable)s no se pudieron abrir.")
+        % {"opened": opened, "path": str(rows_path), "unreadable": unreadable}
+    )
+    if with_attachments:
+        click.echo(
+            _("%(count)s adjuntos escritos en %(path)s") % {"count": written, "path": str(folder / "attachments")}
+        )

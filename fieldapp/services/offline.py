@@ -1,0 +1,142 @@
+"""Reading a bundle where there is no server (offline custody, PROTOCOL.md §6 and §10): the organisation key
+from a PEM file or a recovery kit, every report and attachment opened in memory, nothing touched but the
+bundle. No database, no network, no Flask: `fieldapp decrypt` writes what this gives only where it is told."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .. import crypto
+from ..config import Config
+from ..errors import N_, Invalid
+from . import attachments, bundles, forms
+from .attachments import EXTENSIONS, Exported
+from .reports import NO_LIMITS, UUID4_RE
+
+
+class KeyFileError(Invalid):
+    """A key file, kit or phrase that opens nothing: says which."""
+
+
+def keys_from_pem(pem: bytes, password: str | None = None) -> dict[str, ec.EllipticCurvePrivateKey]:
+    """The organisation's private key from a PEM file (PKCS#8 or SEC1, encrypted with `password` or not)."""
+    try:
+        key = serialization.load_pem_private_key(pem, password.encode() if password else None)
+    except TypeError as exc:  # encrypted and no password given, or a password for a plain file
+        raise KeyFileError(N_("La clave está protegida con una frase, o no lo está: revise la frase.")) from exc
+    except ValueError as exc:
+        raise KeyFileError(
+            N_("El archivo de clave no es una clave privada PEM que se pueda abrir (¿frase equivocada?).")
+        ) from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise KeyFileError(N_("La clave no es una clave P-256 de la organización."))
+    return {crypto.kid_for(crypto.public_raw(key)): key}
+
+
+def keys_from_kit(kit: bytes, phrase: str) -> dict[str, ec.EllipticCurvePrivateKey]:
+    """The organisation's private key from its recovery kit and phrase."""
+    try:
+        der = crypto.open_recovery_kit(kit, phrase)
+    except crypto.UnwrapError as exc:
+        raise KeyFileError(N_("El kit de recuperación no se abre con esa frase, o no es un kit de fieldapp.")) from exc
+    key = crypto.load_private_key(der)
+    return {crypto.kid_for(crypto.public_raw(key)): key}
+
+
+@dataclass(frozen=True)
+class Opened:
+    """One report of a bundle: a row as exports write them, and what its attachments need to be opened."""
+
+    row: dict[str, Any]
+    declared: dict[str, tuple[int, int]]  # aid -> (chunks, envelope version)
+
+
+def _declared(envelope: Any) -> dict[str, tuple[int, int]]:
+    version = envelope.get("v") if isinstance(envelope, dict) else None
+    att = envelope.get("att") if isinstance(envelope, dict) else None
+    if type(version) is not int or version not in crypto.WIRES or not isinstance(att, list):
+        return {}
+    found = {}
+    for item in att[:16]:
+        aid, count = (item.get("aid"), item.get("chunks")) if isinstance(item, dict) else (None, None)
+        if isinstance(aid, str) and UUID4_RE.fullmatch(aid) and type(count) is int and count >= 1:
+            found[aid] = (count, version)
+    return found
+
+
+def read_bundle(
+    bundle: zipfile.ZipFile, private_keys: dict[str, ec.EllipticCurvePrivateKey]
+) -> tuple[bundles.Checked, Iterator[Opened]]:
+    """The bundle checked whole (as an import checks it), then each report opened in turn."""
+    max_ct = Config.max_ct_bytes
+    checked = bundles.check_bundle(bundle, set(private_keys), max_ct, NO_LIMITS)
+
+    def opened() -> Iterator[Opened]:
+        max_line = max_ct * 4 // 3 + 64 * 1024
+        for line in bundles.lines_of(bundle, bundle.getinfo(bundles.REPORTS), checked.version, max_line):
+            envelope = line.envelope
+            rid = envelope.get("rid") if isinstance(envelope, dict) else None
+            row: dict[str, Any] = {
+                "rid": rid if isinstance(rid, str) and len(rid) <= 64 else "",
+                "received_on": "",  # a bundle does not say; the server that sent it knows
+                "team": line.team or "",
+                "status": "",
+                "referred_to": None,
+            }
+            try:
+                document: Any = crypto.open_envelope(envelope, private_keys)  # type: ignore[arg-type]
+                error = forms.document_problem(document)
+            except crypto.EnvelopeError as exc:
+                document, error = None, exc.reason
+            if document is not None:
+                row["document"] = document
+            if error is not None:
+                row["error"] = error
+            yield Opened(row, _declared(envelope))
+
+    return checked, opened()
+
+
+def attachments_of(bundle: zipfile.ZipFile, checked: bundles.Checked, report: Opened) -> Iterator[Exported]:
+    """Each attachment the report's document names, opened from the bundle's chunks and checked, or why not."""
+    document = report.row.get("document") if not report.row.get("error") else None
+    rid = report.row["rid"]
+    seen: set[str] = set()
+    entries = (document or {}).get("attachments") if isinstance(document, dict) else None
+    for entry in (entries if isinstance(entries, list) else [])[:32]:
+        problem = attachments.entry_problem(entry, report.declared)
+        if problem is not None:
+            yield Exported(rid, "", "", None, problem)
+            continue
+        aid = entry["aid"]
+        if aid in seen:
+            continue
+        seen.add(aid)
+        mime = entry["mime"].split(";")[0].strip().lower()
+        name = f"{rid}/{aid}.{EXTENSIONS.get(mime, 'bin')}"
+        count, version = report.declared[aid]
+        members = checked.chunks.get(aid, {})
+        if any(i not in members for i in range(count)):
+            yield Exported(rid, aid, name, None, attachments.NOT_WHOLE)
+            continue
+        try:
+            plain = attachments.open_whole(entry, version, [bundle.read(members[i]) for i in range(count)])
+        except Invalid as exc:
+            yield Exported(rid, aid, name, None, exc.msgid)
+            continue
+        yield Exported(rid, aid, name, plain, None)
+
+
+def safe_target(folder: Path, relative: str) -> Path:
+    """A path under `folder` for `relative` (made of a rid and an aid, both checked), never outside it."""
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise Invalid(N_("Un nombre de archivo saldría de la carpeta de destino."))
+    return path
