@@ -68,19 +68,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_api(url: str, workdir: Path, count: int, clients: int, server_args: list[str]) -> tuple[float, int]:
-    """Serve with the real `fieldapp serve` process (as `make run` does) and sync from other threads."""
+def run_api(
+    url: str,
+    workdir: Path,
+    count: int,
+    clients: int,
+    server_args: list[str],
+    given: tuple[bytes, list[dict]] | None = None,
+) -> tuple[float, int]:
+    """Serve with the real `fieldapp serve` process (as `make run` does) and sync from other threads;
+    `given`: (the key's public point, envelopes sealed to it) to send instead of fresh ones."""
     instance = workdir / "instance"
     instance.mkdir(exist_ok=True)
     app = create_app(Config(secret_key="b" * 40, database_url=url, instance_path=instance))
     with app.app_context():
         db.create_all()
-        pub = crypto.public_raw(crypto.generate_private_key())
+        pub = given[0] if given else crypto.public_raw(crypto.generate_private_key())
         db.session.add(OrgKey(kid=crypto.kid_for(pub), public_key=pub, current=True))
         code = enrollment.issue_code(db.session, teams.create_team(db.session, "bench"), uses=1)
         db.session.commit()
         db.engine.dispose()
-    envelopes = sealed_envelopes(pub, count + WARMUP_BATCHES * BATCH)
+    envelopes = given[1] if given else sealed_envelopes(pub, count + WARMUP_BATCHES * BATCH)
     bodies = [json.dumps({"reports": envelopes[i : i + BATCH]}).encode() for i in range(0, len(envelopes), BATCH)]
     warmup, bodies = bodies[:WARMUP_BATCHES], bodies[WARMUP_BATCHES:]
     port = _free_port()

@@ -4,13 +4,18 @@ what it holds is written under the folder given, and nowhere else."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import click
 
 from ..errors import DomainError
 from ..services import bundles, exports, offline
+
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 def _translate():  # type: ignore[no-untyped-def]
@@ -105,8 +110,13 @@ def decrypt(
 
                 for line in exports.WRITERS[fmt](rows()):
                     out.write(line)
-    except DomainError as exc:
-        raise click.ClickException(exc.render(_)) from None
+    except (DomainError, *DAMAGED) as exc:
+        # Written as it was read: a bundle refused at its end, or damaged mid-way, leaves nothing behind.
+        if folder.exists():
+            shutil.rmtree(folder)
+        if isinstance(exc, DomainError):
+            raise click.ClickException(exc.render(_)) from None
+        raise click.ClickException(_("El paquete está dañado: un archivo no pasa su comprobación (CRC).")) from None
     for problem in problems:
         click.echo(problem, err=True)
     click.echo(

@@ -192,27 +192,38 @@ def _read_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> 
     return b"".join(parts)
 
 
+def _raw_lines(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, max_line: int) -> Iterator[bytes]:
+    """The member's lines, read a block at a time (zipfile's own readline is slow); none longer than `max_line`."""
+    with bundle.open(info) as member:
+        rest = b""
+        number = 0
+        while block := member.read(READ_STEP):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            for raw in lines:
+                number += 1
+                if len(raw) > max_line:
+                    raise _refuse(N_("La línea %(line)s de reports.jsonl es demasiado larga."), line=number)
+                yield raw
+            if len(rest) > max_line:
+                raise _refuse(N_("La línea %(line)s de reports.jsonl es demasiado larga."), line=number + 1)
+        if rest:
+            yield rest
+
+
 def lines_of(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, version: int, max_line: int) -> Iterator[Line]:
     """Each line of reports.jsonl, parsed; a line over `max_line` bytes or not JSON refuses the bundle."""
-    with bundle.open(info) as member:
-        number = 0
-        while True:
-            raw = member.readline(max_line + 1)
-            if not raw:
-                return
-            number += 1
-            if len(raw) > max_line:
-                raise _refuse(N_("La línea %(line)s de reports.jsonl es demasiado larga."), line=number)
-            try:
-                item = json.loads(raw)
-            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-                raise _refuse(N_("La línea %(line)s de reports.jsonl no es JSON válido."), line=number) from exc
-            if version == 1:
-                yield Line(number, None, item)
-                continue
-            if type(item) is not dict or set(item) != {"team", "envelope"} or not isinstance(item["team"], str):
-                raise _refuse(N_('La línea %(line)s de reports.jsonl no es {"team", "envelope"}.'), line=number)
-            yield Line(number, item["team"][:200], item["envelope"])
+    for number, raw in enumerate(_raw_lines(bundle, info, max_line), start=1):
+        try:
+            item = json.loads(raw)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise _refuse(N_("La línea %(line)s de reports.jsonl no es JSON válido."), line=number) from exc
+        if version == 1:
+            yield Line(number, None, item)
+            continue
+        if type(item) is not dict or set(item) != {"team", "envelope"} or not isinstance(item["team"], str):
+            raise _refuse(N_('La línea %(line)s de reports.jsonl no es {"team", "envelope"}.'), line=number)
+        yield Line(number, item["team"][:200], item["envelope"])
 
 
 def _members(bundle: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo, dict[str, dict[int, zipfile.ZipInfo]]]:
@@ -269,36 +280,55 @@ def _manifest(bundle: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]
     return manifest["v"], manifest["count"]
 
 
-def check_bundle(bundle: zipfile.ZipFile, known_kids: set[str], max_ct_bytes: int, limits: tuple[int, int]) -> Checked:
-    """The reading pass: every member's name, size and CRC, the manifest, every line; nothing is written."""
-    manifest_info, lines_info, chunks = _members(bundle)
+def declared_by(envelope: Any) -> dict[str, tuple[int, int]]:
+    """What an envelope's `att` declares, {aid: (chunks, version)}, read without trusting it: only well-formed
+    entries of a known version. Whether the envelope is acceptable is decided later, as the API decides it."""
+    version = envelope.get("v") if isinstance(envelope, dict) else None
+    att = envelope.get("att") if isinstance(envelope, dict) else None
+    if type(version) is not int or version not in crypto.WIRES or not isinstance(att, list):
+        return {}
+    found = {}
+    for item in att[: reports.MAX_ATTACHMENTS]:
+        aid, count = (item.get("aid"), item.get("chunks")) if isinstance(item, dict) else (None, None)
+        if isinstance(aid, str) and UUID4_RE.fullmatch(aid) and type(count) is int and count >= 1:
+            found[aid] = (count, version)
+    return found
+
+
+def check_structure(bundle: zipfile.ZipFile) -> Checked:
+    """Every member's name and size, and the manifest; what the lines declare is filled in by whoever reads them."""
+    manifest_info, _, chunks = _members(bundle)
     version, count = _manifest(bundle, manifest_info)
+    return Checked(version, count, chunks, {})
+
+
+def check_lines_end(checked: Checked, seen: int) -> None:
+    """After every line: as many as the manifest says, and no chunk that no line declared."""
+    if seen != checked.count:
+        raise _refuse(
+            N_("manifest.json dice %(count)s informes y reports.jsonl tiene %(lines)s."),
+            count=checked.count,
+            lines=seen,
+        )
+    for aid in checked.chunks:
+        if aid not in checked.declared:
+            raise _refuse(N_("El paquete trae partes de un adjunto que ningún informe declara: %(aid)s."), aid=aid)
+
+
+def check_bundle(bundle: zipfile.ZipFile, max_ct_bytes: int) -> Checked:
+    """The reading pass: every member's name, size and CRC, the manifest, every line; nothing is written."""
+    checked = check_structure(bundle)
+    version, count, chunks = checked.version, checked.count, checked.chunks
+    lines_info = bundle.getinfo(REPORTS)
     max_line = max_ct_bytes * 4 // 3 + 64 * 1024
     declared: dict[str, tuple[int, int]] = {}
-    named: set[str] = set()  # every aid any line names, well formed or not
     seen = 0
-    for line in lines_of(bundle, lines_info, version, max_line):
+    for line in lines_of(bundle, lines_info, version, max_line):  # read to its end: its CRC is checked
         seen += 1
-        envelope = line.envelope
-        att = envelope.get("att") if isinstance(envelope, dict) else None
-        for item in att if isinstance(att, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("aid"), str):
-                named.add(item["aid"])
-        try:
-            checked = reports.check_envelope(envelope, known_kids, max_ct_bytes, limits)
-        except Invalid:
-            continue  # refused at import, with its reason, like the API would
-        for aid, n in checked.att:
-            declared[aid] = (n, checked.version)
-    if seen != count:
-        raise _refuse(
-            N_("manifest.json dice %(count)s informes y reports.jsonl tiene %(lines)s."), count=count, lines=seen
-        )
+        declared |= declared_by(line.envelope)
+    checked.declared.update(declared)
+    check_lines_end(checked, seen)
     for aid, members in chunks.items():
-        if aid not in named:
-            raise _refuse(N_("El paquete trae partes de un adjunto que ningún informe declara: %(aid)s."), aid=aid)
-        if aid not in declared:
-            continue  # its report will be refused: its chunks are left
         n, v = declared[aid]
         full = crypto.wire(v).chunk_size + crypto.TAG_LEN
         for index, info in members.items():
@@ -309,9 +339,9 @@ def check_bundle(bundle: zipfile.ZipFile, known_kids: set[str], max_ct_bytes: in
                 or (not final and info.file_size != full)
             ):
                 raise _refuse(N_("La parte %(index)s del adjunto %(aid)s no es válida."), index=index, aid=aid)
-    for info in bundle.infolist():  # every CRC, before anything is stored
-        if not info.is_dir():
-            _read_member(bundle, info, max(info.file_size, 0))
+    for members in chunks.values():  # every chunk's CRC, before anything is stored
+        for info in members.values():
+            _read_member(bundle, info, info.file_size)
     return Checked(version, count, chunks, declared)
 
 
@@ -360,7 +390,7 @@ def import_bundle(
     teams_by_name = {t.name: t.id for t in session.scalars(select(Team))}
     with open_bundle(path) as bundle:
         try:
-            checked = check_bundle(bundle, known, max_ct_bytes, limits)
+            checked = check_bundle(bundle, max_ct_bytes)
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
             raise _refuse(N_("El paquete está dañado: un archivo no pasa su comprobación (CRC).")) from exc
         if checked.version == 1 and team is None:
@@ -410,10 +440,13 @@ def _import_batch(
         by_team.setdefault(team_id, []).append(item)
     # The chunks are read before the write begins: the write lock is not held while the zip is read.
     data: dict[str, dict[int, bytes]] = {}
+    data_rids: set[str] = set()  # the reports with chunks in this bundle: only theirs are looked up
     for items in by_team.values():
         for candidate in items:
             for aid, _ in candidate.att:  # type: ignore[union-attr]
                 members = checked.chunks.get(aid, {})
+                if members:
+                    data_rids.add(candidate.rid)  # type: ignore[union-attr]
                 data[aid] = {index: bundle.read(info) for index, info in sorted(members.items())}
     with writing(session):
         for team_id, items in by_team.items():
@@ -425,7 +458,8 @@ def _import_batch(
                     summary.stored += 1
                 else:
                     summary.duplicate += 1
-                _keep_chunks(session, outcome.rid, data, summary)
+                if outcome.rid in data_rids:
+                    _keep_chunks(session, outcome.rid, data, summary)
 
 
 def _keep_chunks(session: Session, rid: str | None, data: dict[str, dict[int, bytes]], summary: Summary) -> None:
