@@ -1,8 +1,10 @@
 // Home: what waits to be sent, what the server refused, and the way to a new report.
 
+import { makeBundle } from "../bundle.js";
 import * as db from "../db.js";
 import { draftHours, openDrafts } from "../drafts.js";
 import { formatDate, t, tn } from "../i18n.js";
+import { handOver } from "../files.js";
 import * as kept from "../kept.js";
 import { outbox } from "../sync.js";
 import { askToConfirm } from "./confirm.js";
@@ -89,6 +91,9 @@ export async function homeScreen(refreshing = false) {
         disabled: !queued.length || (status.syncing && !status.stalled),
         text: t("Enviar ahora"),
       }),
+      queued.length
+        ? el("button", { class: "secondary", "data-testid": "to-file", onclick: () => saveToFile(queued, team), text: t("Guardar en un archivo") })
+        : null,
     ),
     rejected.length
       ? el(
@@ -167,6 +172,27 @@ function partProgress(part, entries) {
 function localDay(time) {
   const started = new Date(time);
   return new Date(started.getTime() - started.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+// Where no server is in reach: the reports waiting, sealed, in one file to carry to the base (USB cable,
+// Bluetooth). They stay in the outbox: only a server's answer removes them, and the base's import makes it
+// a "duplicate" later, so a lost file loses nothing.
+async function saveToFile(queued, team) {
+  status.problem = "";
+  try {
+    const bytes = await makeBundle(queued, db.getPart, team || null);
+    const outcome = await handOver(bytes, `copia-${localDay(Date.now())}.zip`);
+    if (outcome !== "cancelled") {
+      status.notice = tn(
+        "%(count)s informe en el archivo. Sigue en el teléfono hasta que el servidor lo confirme; borre el archivo cuando lo haya entregado.",
+        "%(count)s informes en el archivo. Siguen en el teléfono hasta que el servidor los confirme; borre el archivo cuando lo haya entregado.",
+        queued.length,
+      );
+    }
+  } catch {
+    status.problem = t("No se pudo preparar el archivo. Vuelva a intentarlo.");
+  }
+  return homeScreen();
 }
 
 // A refused report is gone for good once removed (the server does not have it): asked first.
