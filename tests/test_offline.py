@@ -149,3 +149,24 @@ def test_another_key_a_damaged_bundle_and_a_used_folder_are_clear(org: Org, carr
     assert result.exit_code != 0 and "no está vacía" in result.output
     result = CliRunner().invoke(main, ["decrypt", str(bundle), "--out", "z"])
     assert result.exit_code != 0 and "--key" in result.output
+
+
+def test_a_bundle_refused_at_its_end_leaves_nothing_written(org: Org, carried, laptop) -> None:
+    import zipfile
+
+    bundle, _, _ = carried
+    key = pem_of(org, laptop / "org.pem")
+    with zipfile.ZipFile(bundle) as good:
+        members = {name: good.read(name) for name in good.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    for name, changed in {
+        "lying count": members | {"manifest.json": json.dumps(manifest | {"count": 5})},
+        "stray chunk": members | {f"attachments/{uuid.uuid4()}/0.bin": bytes(100)},
+    }.items():
+        path = laptop / f"{name}.zip"
+        with zipfile.ZipFile(path, "w") as out:
+            for member, data in changed.items():
+                out.writestr(member, data)
+        result = CliRunner().invoke(main, ["decrypt", str(path), "--key", str(key), "--out", name, "--attachments"])
+        assert result.exit_code != 0 and "Traceback" not in result.output, name
+        assert not (laptop / name).exists(), name  # what was written while reading is gone
