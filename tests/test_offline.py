@@ -170,3 +170,24 @@ def test_a_bundle_refused_at_its_end_leaves_nothing_written(org: Org, carried, l
         result = CliRunner().invoke(main, ["decrypt", str(path), "--key", str(key), "--out", name, "--attachments"])
         assert result.exit_code != 0 and "Traceback" not in result.output, name
         assert not (laptop / name).exists(), name  # what was written while reading is gone
+
+
+def test_a_bundles_statistics_are_one_self_contained_page(org: Org, carried, laptop) -> None:
+    import re
+
+    bundle, typed, _ = carried
+    key = pem_of(org, laptop / "org.pem")
+    result = CliRunner().invoke(main, ["report", str(bundle), "--key", str(key), "--out", "cifras.html"])
+    assert result.exit_code == 0, result.output
+    page = (laptop / "cifras.html").read_text()
+    assert oct((laptop / "cifras.html").stat().st_mode & 0o777) == "0o600"
+    assert '<html lang="es"' in page and "2 informes contados." in page
+    assert "Madre de Dios" in page and "Trabajo forzoso" in page and "<svg" in page
+    assert "<script" not in page and not re.search(r"(src|href)=\"?(https?:)?//", page)  # nothing from elsewhere
+    assert "Ñawpaq" not in page  # counts, never a report's words
+    english = CliRunner().invoke(
+        main, ["report", str(bundle), "--key", str(key), "--out", "en.html"], env={"FIELDAPP_LANG": "en"}
+    )
+    assert english.exit_code == 0 and "2 reports counted." in (laptop / "en.html").read_text()
+    again = CliRunner().invoke(main, ["report", str(bundle), "--key", str(key), "--out", "cifras.html"])
+    assert again.exit_code != 0 and "ya existe" in again.output

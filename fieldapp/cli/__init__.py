@@ -122,9 +122,10 @@ main.add_command(routes_command)
 
 
 def _add_serverless_commands() -> None:
-    from .decrypt import decrypt  # runs where there is no server: it never loads the app
+    from .decrypt import decrypt, report  # run where there is no server: they never load the app
 
     main.add_command(decrypt)
+    main.add_command(report)
 
 
 _add_serverless_commands()

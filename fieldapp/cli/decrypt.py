@@ -35,17 +35,59 @@ def _write(path: Path, data: bytes) -> None:
         out.write(data)
 
 
-@click.command("decrypt")
-@click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False))
-@click.option(
+def _keys(key_path: str | None, kit_path: str | None, _):  # type: ignore[no-untyped-def]
+    """The organisation key from its PEM file (its passphrase asked if it has one) or its recovery kit."""
+    if (key_path is None) == (kit_path is None):
+        raise click.UsageError(_("Indique la clave (--key) o el kit de recuperación (--recovery-kit), uno de los dos."))
+    if key_path is not None:
+        pem = Path(key_path).read_bytes()
+        password = _secret(_("Frase de la clave"), "FIELDAPP_KEY_PASSPHRASE") if b"ENCRYPTED" in pem else None
+        return offline.keys_from_pem(pem, password)
+    kit = Path(kit_path).read_bytes()  # type: ignore[arg-type]
+    return offline.keys_from_kit(kit, _secret(_("Frase de recuperación"), "FIELDAPP_RECOVERY_PHRASE"))
+
+
+KEY_OPTION = click.option(
     "--key", "key_path", type=click.Path(exists=True, dir_okay=False), help="La clave privada de la organización (PEM)."
 )
-@click.option(
+KIT_OPTION = click.option(
     "--recovery-kit",
     "kit_path",
     type=click.Path(exists=True, dir_okay=False),
     help="El kit de recuperación de la clave; su frase se pide (o FIELDAPP_RECOVERY_PHRASE).",
 )
+
+
+@click.command("report")
+@click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False))
+@KEY_OPTION
+@KIT_OPTION
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Archivo HTML nuevo.")
+def report(bundle_path: str, key_path: str | None, kit_path: str | None, out_path: str) -> None:
+    """Las estadísticas de un paquete en una sola página HTML, sin servidor ni red."""
+    from ..i18n import cli_language
+
+    _ = _translate()
+    target = Path(out_path)
+    if target.exists():
+        raise click.ClickException(_("El archivo %(path)s ya existe: elija otro nombre.") % {"path": out_path})
+    try:
+        keys = _keys(key_path, kit_path, _)
+        with bundles.open_bundle(Path(bundle_path)) as bundle:
+            checked, reports = offline.read_bundle(bundle, keys)
+            page = offline.statistics_page(reports, checked.count, cli_language())
+    except DomainError as exc:
+        raise click.ClickException(exc.render(_)) from None
+    except DAMAGED:
+        raise click.ClickException(_("El paquete está dañado: un archivo no pasa su comprobación (CRC).")) from None
+    _write(target, page.encode())
+    click.echo(_("Estadísticas escritas en %(path)s") % {"path": out_path})
+
+
+@click.command("decrypt")
+@click.argument("bundle_path", type=click.Path(exists=True, dir_okay=False))
+@KEY_OPTION
+@KIT_OPTION
 @click.option(
     "--out",
     "out_dir",
@@ -66,16 +108,7 @@ def decrypt(
     if folder.exists() and any(folder.iterdir()):
         raise click.ClickException(_("La carpeta %(path)s no está vacía: elija una nueva.") % {"path": out_dir})
     try:
-        if key_path is not None:
-            pem = Path(key_path).read_bytes()
-            password = None
-            if b"ENCRYPTED" in pem:
-                password = _secret(_("Frase de la clave"), "FIELDAPP_KEY_PASSPHRASE")
-            keys = offline.keys_from_pem(pem, password)
-        else:
-            keys = offline.keys_from_kit(
-                Path(kit_path).read_bytes(), _secret(_("Frase de recuperación"), "FIELDAPP_RECOVERY_PHRASE")
-            )  # type: ignore[arg-type]
+        keys = _keys(key_path, kit_path, _)
         with bundles.open_bundle(Path(bundle_path)) as bundle:
             checked, reports = offline.read_bundle(bundle, keys)
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)

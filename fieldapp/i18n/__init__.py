@@ -138,11 +138,15 @@ class UiLanguageDomain(Domain):
 
 def month_name(value: str) -> str:
     """ "2026-11" as the language's CLDR locale writes a month ("noviembre de 2026")."""
+    return month_in(value, get_locale())
+
+
+def month_in(value: str, locale: object) -> str:
     try:
         month = dt.date(int(value[:4]), int(value[5:7]), 1)
     except (ValueError, TypeError):
         return value
-    return format_skeleton("yMMMM", month, locale=get_locale())
+    return format_skeleton("yMMMM", month, locale=locale)
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:

@@ -146,3 +146,44 @@ def safe_target(folder: Path, relative: str) -> Path:
     if not path.is_relative_to(folder.resolve()):
         raise Invalid(N_("Un nombre de archivo saldría de la carpeta de destino."))
     return path
+
+
+def statistics_page(reports: Iterator[Opened], count: int, language: str) -> str:
+    """The aggregate picture of a bundle's reports as one self-contained HTML page (no script, nothing from
+    elsewhere), in `language`: the dashboard's statistics, for offline custody."""
+    import datetime as dt
+
+    from babel.dates import format_date
+    from babel.numbers import format_decimal
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from ..i18n import month_in, registry, translations_for
+    from . import stats
+    from .inbox import OpenedReport
+
+    cldr = registry()[language].cldr
+    environment = Environment(
+        loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+        autoescape=select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(translations_for(language), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["number"] = lambda value: format_decimal(value, locale=cldr)
+    environment.filters["percent_of_one"] = lambda share: format_decimal(share * 100, format="#,##0.0", locale=cldr)
+    environment.filters["month"] = lambda value: month_in(value, cldr)
+
+    def opened() -> Iterator[OpenedReport]:
+        for report in reports:
+            row = report.row
+            document = None if row.get("error") else row.get("document")
+            yield OpenedReport(row["rid"], None, row["team"], "", None, document, row.get("error"))  # type: ignore[arg-type]
+
+    picture = stats.compute(opened())
+    return environment.get_template("offline_report.html").render(
+        picture=picture,
+        count=count,
+        made=format_date(dt.date.today(), format="long", locale=cldr),
+        language=language,
+        direction=registry()[language].direction,
+        chart_width=300,
+    )

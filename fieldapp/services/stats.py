@@ -57,7 +57,10 @@ def _codes(report: OpenedReport, dimension: str) -> list[str]:
     answers = report.answers
     if dimension == "month":
         date = answers.get("encounter_date")
-        return [date[:7] if isinstance(date, str) and len(date) >= 7 else report.received_on.isoformat()[:7]]
+        if isinstance(date, str) and len(date) >= 7:
+            return [date[:7]]
+        # A report read from a bundle does not say when it arrived: without its encounter's date, no month.
+        return [report.received_on.isoformat()[:7]] if report.received_on else []
     if dimension == "minors":
         return ["yes"] if answers.get("minors") is True else []
     return forms.answer_codes(answers.get(dimension))
