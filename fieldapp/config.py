@@ -65,6 +65,11 @@ class Config:
         }
 
     @property
+    def tls_dir(self) -> Path:
+        """The base's own authority and certificate (`fieldapp tls init`), for `fieldapp serve --tls`."""
+        return self.instance_path / "tls"
+
+    @property
     def attachment_limits(self) -> tuple[int, int]:
         """(bytes one attachment may have, bytes all of one report's may have together)."""
         return (self.max_attachment_mb * MiB, self.max_report_attachments_mb * MiB)

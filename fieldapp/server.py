@@ -11,6 +11,7 @@ both serve the app behind guarding_request_bodies (a body they cannot read is a 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from werkzeug.routing import Map
@@ -28,7 +29,9 @@ def gunicorn_available() -> bool:
     return True
 
 
-def serve_with_gunicorn(host: str, port: int, workers: int, threads: int, url_map: Map) -> None:
+def serve_with_gunicorn(
+    host: str, port: int, workers: int, threads: int, url_map: Map, tls_files: tuple[Path, Path] | None = None
+) -> None:
     from gunicorn.app.base import BaseApplication
 
     from .security import anonymous_gunicorn_logger
@@ -46,6 +49,8 @@ def serve_with_gunicorn(host: str, port: int, workers: int, threads: int, url_ma
         "graceful_timeout": 30,
         "control_socket_disable": True,  # it would write a socket into the home folder
     }
+    if tls_files:
+        settings |= {"certfile": str(tls_files[0]), "keyfile": str(tls_files[1])}
 
     class FieldappServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -77,7 +82,7 @@ def _use_anonymous_gunicorn_response() -> None:
     wsgi.Response = AnonymousResponse  # wsgi.create builds every answer of the workers from this name
 
 
-def serve_with_werkzeug(app: Any, host: str, port: int) -> None:
+def serve_with_werkzeug(app: Any, host: str, port: int, tls_files: tuple[Path, Path] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     from .security import AnonymousRequestHandler, closing_on_disconnect
@@ -89,4 +94,5 @@ def serve_with_werkzeug(app: Any, host: str, port: int) -> None:
         threaded=True,
         use_reloader=False,
         request_handler=AnonymousRequestHandler,
+        ssl_context=(str(tls_files[0]), str(tls_files[1])) if tls_files else None,
     )

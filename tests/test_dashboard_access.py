@@ -36,6 +36,7 @@ VIEWS = {
     ("POST", "/dashboard/teams"): {"admin"},
     ("POST", "/dashboard/teams/<int:team_id>/code"): {"admin"},
     ("POST", "/dashboard/devices/<int:device_id>/revoke"): {"admin"},
+    ("GET", "/dashboard/tls/ca.pem"): {"admin"},
     ("GET", "/dashboard/users"): {"admin"},
     ("POST", "/dashboard/users"): {"admin"},
     ("POST", "/dashboard/users/<int:user_id>/disable"): {"admin"},

@@ -140,6 +140,7 @@ def register_commands(app: Flask) -> None:
     from .keys import keys_group
     from .serve import serve, setup_link
     from .teams import teams_group
+    from .tls import tls_group
     from .users import users_group
 
     commands = (
@@ -153,6 +154,7 @@ def register_commands(app: Flask) -> None:
         bundle_group,
         audit_group,
         i18n_group,
+        tls_group,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -16,18 +16,18 @@ from ..security import ScrubAddresses, ScrubRequestTargets
 from ..services import setup, users
 
 
-def _setup_url(host: str, port: int, token: str) -> str:
+def _setup_url(host: str, port: int, token: str, scheme: str = "http") -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (printing, not binding)
-    return f"http://{shown}:{port}/setup/{token}"
+    return f"{scheme}://{shown}:{port}/setup/{token}"
 
 
-def _print_setup_link_if_needed(host: str, port: int) -> None:
+def _print_setup_link_if_needed(host: str, port: int, scheme: str = "http") -> None:
     if users.admin_exists(db.session):
         return
     with writing(db.session):
         token = setup.issue_setup_token(db.session)
     click.echo(_("Aún no hay administrador. Abra este enlace de un solo uso para configurar fieldapp:"))
-    click.echo(_setup_url(host, port, token))
+    click.echo(_setup_url(host, port, token, scheme))
 
 
 def _configure_logging(url_map: Map) -> None:
@@ -58,22 +58,28 @@ def _configure_logging(url_map: Map) -> None:
     show_default=True,
     help="auto: gunicorn donde funciona (Linux, macOS), si no el servidor integrado.",
 )
-def serve(host: str, port: int, workers: int, threads: int, server: str) -> None:
+@click.option(
+    "--tls", "use_tls", is_flag=True, help="HTTPS con el certificado de fieldapp tls init (red local de una base)."
+)
+def serve(host: str, port: int, workers: int, threads: int, server: str, use_tls: bool) -> None:
     """Sirve la aplicación (sin registrar direcciones IP ni agentes de usuario)."""
     from .. import server as serving
+    from .tls import server_files
 
+    files = server_files() if use_tls else None
     _configure_logging(current_app.url_map)
-    address = f"http://{host}:{port}/"
+    scheme = "https" if files else "http"
+    address = f"{scheme}://{host}:{port}/"
     click.echo(_("fieldapp sirve en %(url)s", url=address))
-    _print_setup_link_if_needed(host, port)
+    _print_setup_link_if_needed(host, port, scheme)
     # The start-up checks end here: no transaction of theirs may live on in the server or its workers.
     db.session.remove()
     release_before_fork(db.engine)
     use_gunicorn = server == "gunicorn" or (server == "auto" and serving.gunicorn_available())
     if use_gunicorn:
-        serving.serve_with_gunicorn(host, port, workers, threads, current_app.url_map)
+        serving.serve_with_gunicorn(host, port, workers, threads, current_app.url_map, files)
     else:
-        serving.serve_with_werkzeug(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+        serving.serve_with_werkzeug(current_app._get_current_object(), host, port, files)  # type: ignore[attr-defined]
 
 
 @click.command("setup-link")

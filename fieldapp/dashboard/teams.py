@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import current_app, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup
 
 from ..config import Config
+from ..crypto import tls
 from ..database import writing
+from ..errors import N_, NotFound
 from ..extensions import db
 from ..looks import look_or_default, offered_looks, shell_looks
 from ..models import Role, User
@@ -42,6 +44,9 @@ def teams_page(user: User):  # type: ignore[no-untyped-def]
         by_team=by_team,
         looks=shell_looks(gettext, offered_looks(config.own_look)),
         default_look=config.default_look,
+        tls_fingerprint=tls.fingerprint((config.tls_dir / "ca.pem").read_bytes())
+        if (config.tls_dir / "ca.pem").exists()
+        else None,
     )
 
 
@@ -88,3 +93,18 @@ def device_revoke(user: User, device_id: int):  # type: ignore[no-untyped-def]
         devices.revoke(db.session, device_id, wipe=wipe)
         audit.record(db.session, user.username, "device_revoked", device=device_id, wipe=wipe)
     return redirect(url_for("dashboard.teams_page"))
+
+
+@bp.get("/dashboard/tls/ca.pem")
+@role_required(ADMIN)
+def tls_authority(user: User):  # type: ignore[no-untyped-def]
+    """The base's own authority, to install on its phones (docs/OPERATING.md): public, but only admins hand it out."""
+    config: Config = current_app.config["FIELDAPP"]
+    ca = config.tls_dir / "ca.pem"
+    if not ca.exists():
+        raise NotFound(N_("Esta base no tiene certificados propios (fieldapp tls init)."))
+    return Response(
+        ca.read_bytes(),
+        mimetype="application/x-x509-ca-cert",
+        headers={"Content-Disposition": 'attachment; filename="base-ca.crt"'},
+    )

@@ -1,0 +1,89 @@
+"""A base's own authority: it vouches for the base's names and addresses alone, and the server serves with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import verification
+
+from fieldapp.crypto import tls
+
+from .test_dashboard_reports import login
+
+
+def verify(made: tls.LocalTls, name: x509.GeneralName, leaf_pem: bytes | None = None) -> None:
+    ca = x509.load_pem_x509_certificate(made.ca_cert)
+    leaf = x509.load_pem_x509_certificate(leaf_pem or made.server_cert)
+    verifier = verification.PolicyBuilder().store(verification.Store([ca])).build_server_verifier(name)
+    verifier.verify(leaf, [])
+
+
+def test_the_server_certificate_is_trusted_for_the_base_and_nothing_else() -> None:
+    made = tls.make_local_tls(["base.local"], ["192.168.10.5"])
+    verify(made, x509.DNSName("base.local"))
+    verify(made, x509.IPAddress(ipaddress.ip_address("192.168.10.5")))
+    for other in (x509.DNSName("bank.example"), x509.IPAddress(ipaddress.ip_address("192.168.10.6"))):
+        with pytest.raises(verification.VerificationError):
+            verify(made, other)
+    ca = x509.load_pem_x509_certificate(made.ca_cert)
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
+    assert ca.extensions.get_extension_for_class(x509.NameConstraints).critical
+    assert made.server_cert.count(b"BEGIN CERTIFICATE") == 2  # the chain: the server's, then the authority's
+    assert len(tls.fingerprint(made.ca_cert)) == 95 and len(tls.spki_sha256(made.ca_cert)) == 44
+
+
+def test_a_stolen_authority_key_cannot_vouch_for_another_site() -> None:
+    """The name constraints hold even for a certificate its own key signs: installed on a phone, it is harmless."""
+    made = tls.make_local_tls(["base.local"], [])
+    ca_key = serialization.load_pem_private_key(made.ca_key, None)
+    ca = x509.load_pem_x509_certificate(made.ca_cert)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "bank.example")]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("bank.example")]), critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    with pytest.raises(verification.VerificationError):
+        verify(made, x509.DNSName("bank.example"), forged.public_bytes(serialization.Encoding.PEM))
+
+
+def test_tls_init_writes_the_files_once_and_serve_needs_them(app, runner) -> None:
+    folder = app.config["FIELDAPP"].tls_dir
+    refused = runner.invoke(args=["serve", "--tls"])
+    assert refused.exit_code != 0 and "fieldapp tls init" in refused.output
+    result = runner.invoke(args=["tls", "init", "--name", "base.local", "--ip", "192.168.10.5"])
+    assert result.exit_code == 0, result.output
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in folder.iterdir()}
+    assert modes == {"ca.pem": "0o644", "ca-key.pem": "0o600", "server.pem": "0o644", "server-key.pem": "0o600"}
+    fingerprint = tls.fingerprint((folder / "ca.pem").read_bytes())
+    assert fingerprint in result.output
+    assert runner.invoke(args=["tls", "show"]).output.strip() == fingerprint
+    again = runner.invoke(args=["tls", "init", "--name", "otra.local"])
+    assert again.exit_code != 0 and "Ya hay certificados" in again.output
+    assert tls.fingerprint((folder / "ca.pem").read_bytes()) == fingerprint  # nothing replaced
+    bad = runner.invoke(args=["tls", "init", "--ip", "no-es-una-ip"])
+    assert bad.exit_code != 0
+
+
+def test_the_admin_is_offered_the_authority_and_its_fingerprint(org, client, app, runner) -> None:
+    login(client, "ana")
+    assert "Certificado de esta base" not in client.get("/dashboard/teams").get_data(as_text=True)
+    assert client.get("/dashboard/tls/ca.pem").status_code == 404
+    assert runner.invoke(args=["tls", "init", "--name", "base.local"]).exit_code == 0
+    ca = (app.config["FIELDAPP"].tls_dir / "ca.pem").read_bytes()
+    page = client.get("/dashboard/teams").get_data(as_text=True)
+    assert tls.fingerprint(ca) in page
+    answer = client.get("/dashboard/tls/ca.pem")
+    assert answer.status_code == 200 and answer.data == ca and b"PRIVATE" not in answer.data
