@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Request
 
 from . import database  # noqa: F401  (registers the SQLite connection policy)
 from .config import Config
@@ -14,6 +14,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
+class FieldappRequest(Request):
+    """A request whose body limit is the app's, except where a route takes larger uploads (a bundle): the
+    limit must hold before any hook reads the form (the CSRF check does), not only inside the view."""
+
+    LARGER_BODIES = {"dashboard.bundle_upload": 2 << 30}
+
+    @property  # type: ignore[override]
+    def max_content_length(self) -> int | None:
+        larger = self.LARGER_BODIES.get(self.endpoint or "")
+        return larger if larger is not None else super().max_content_length
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(
@@ -21,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
         instance_path=str(config.instance_path),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    app.request_class = FieldappRequest
     app.config.update(
         FIELDAPP=config,
         SECRET_KEY=config.secret_key,

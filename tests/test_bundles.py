@@ -358,3 +358,80 @@ def test_an_admin_downloads_and_uploads_bundles_in_the_dashboard(org: Org, clien
         k: v for k, v in before.items() if k != "audit_events"
     }
     assert audit_rows == 1  # the import that stored (nothing new); refusals store nothing at all
+
+
+def test_an_upload_larger_than_an_api_request_is_taken(org: Org, client, app) -> None:
+    """The CSRF check reads the form before the view: the bundle's larger limit must already hold there."""
+    from .test_dashboard_access import csrf
+    from .test_dashboard_reports import login
+
+    sent_with_attachment(org, client, 5_000_000)  # 77 chunks: a bundle over the 4 MiB of an API request
+    login(client, "ana")
+    bundle = client.get("/dashboard/bundles/export").data
+    assert len(bundle) > app.config["FIELDAPP"].max_request_bytes
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    # Encoded here, in memory: the test client would spool a body this large to a file it never closes.
+    form = {"csrf_token": csrf(client, "/dashboard/bundles"), "bundle": FileStorage(io.BytesIO(bundle), "b.zip")}
+    boundary, body = encode_multipart(form)
+    answer = client.post(
+        "/dashboard/bundles/import", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert answer.status_code == 200 and "ya estaban: 1" in answer.get_data(as_text=True)
+    too_much = client.post(
+        "/api/v1/reports", data=b"x" * (5 << 20), headers={**org.headers, "Content-Type": "application/json"}
+    )
+    assert too_much.status_code == 413  # the API keeps its own limit
+
+
+def test_a_bundle_that_changes_between_its_reading_and_its_writing_stores_nothing_changed(
+    org: Org, app, tmp_path, monkeypatch
+) -> None:
+    """A copy over the file or a failing stick between the two passes: the changed line is never stored."""
+    monkeypatch.setattr(bundles, "READ_STEP", 4096)  # read in small blocks, as a large file is
+    lines = [json.dumps({"team": org.team, "envelope": org.envelope()}) for _ in range(250)]  # three batches
+    path = tmp_path / "cambia.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as bundle:  # stored: the bytes sit in the file as they are
+        bundle.writestr("manifest.json", manifest(2, 250))
+        bundle.writestr("reports.jsonl", "\n".join(lines) + "\n")
+    original = bundles.check_bundle
+
+    def check_then_change(bundle, max_ct):  # type: ignore[no-untyped-def]
+        checked = original(bundle, max_ct)
+        data = path.read_bytes()
+        at = data.index(b'"ct": "', len(data) // 5) + 7  # line 50 or so: in the first batch
+        with path.open("r+b") as handle:  # one ciphertext character, in place: sizes and offsets unchanged
+            handle.seek(at)
+            handle.write(b"A" if data[at : at + 1] != b"A" else b"B")
+        return checked
+
+    monkeypatch.setattr(bundles, "check_bundle", check_then_change)
+    before = table_counts(app)
+    with pytest.raises(bundles.BundleError, match="cambió mientras se leía"):
+        import_into(app, path)
+    assert table_counts(app) == before
+
+
+def test_one_attachment_declared_two_ways_and_unreadable_zips_are_refused(org: Org, app, tmp_path) -> None:
+    aid = str(uuid.uuid4())
+    twice = [
+        crypto.seal_document(DOC, org.pub, att=[{"aid": aid, "chunks": n}], v=2) for n in (1, 200)
+    ]  # the first would be stored; the second would make the import read 200 chunks for it
+    lines = "".join(json.dumps({"team": org.team, "envelope": e}) + "\n" for e in twice)
+    path = write_zip(tmp_path / "dos.zip", {"manifest.json": manifest(2, 2), "reports.jsonl": lines})
+    with pytest.raises(bundles.BundleError, match="de dos maneras"):
+        import_into(app, path)
+    whole = write_zip(tmp_path / "bien.zip", good_members(org)).read_bytes()
+    central = whole.rindex(b"PK\x01\x02")
+    for name, patch in {
+        "too new a zip": (central + 6, b"\x63\x00"),
+        "strongly encrypted": (central + 8, b"\x40\x00"),
+    }.items():
+        damaged = bytearray(whole)
+        damaged[patch[0] : patch[0] + 2] = patch[1]
+        (tmp_path / "x.zip").write_bytes(bytes(damaged))
+        before = table_counts(app)
+        with pytest.raises(bundles.BundleError):
+            import_into(app, tmp_path / "x.zip")
+        assert table_counts(app) == before, name

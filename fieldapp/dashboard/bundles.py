@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Response, current_app, render_template, request, stream_with_context
 from flask_babel import gettext
 
+from .. import FieldappRequest
 from ..config import Config
 from ..database import writing
 from ..errors import N_, Invalid, TooLarge
@@ -20,7 +21,7 @@ from . import bp
 from .auth import role_required
 
 ADMIN = Role.ADMIN.value
-MAX_UPLOAD_BYTES = 2 << 30  # a bundle from a base: weeks of reports with their recordings
+MAX_UPLOAD_BYTES = FieldappRequest.LARGER_BODIES["dashboard.bundle_upload"]  # weeks of a base's reports
 
 
 def _page(user: User, status: int = 200, **context: object):  # type: ignore[no-untyped-def]
@@ -66,7 +67,7 @@ def bundle_download(user: User):  # type: ignore[no-untyped-def]
 @bp.post("/dashboard/bundles/import")
 @role_required(ADMIN)
 def bundle_upload(user: User):  # type: ignore[no-untyped-def]
-    request.max_content_length = MAX_UPLOAD_BYTES  # this form alone takes more than an API request
+    # This form alone takes more than an API request (FieldappRequest.LARGER_BODIES, before any hook reads it).
     if (request.content_length or 0) > MAX_UPLOAD_BYTES:
         raise TooLarge(N_("Un paquete ocupa como máximo %(gb)s GiB."), gb=MAX_UPLOAD_BYTES >> 30)
     upload = request.files.get("bundle")
@@ -78,6 +79,7 @@ def bundle_upload(user: User):  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory(prefix="fieldapp-bundle-") as folder:
         path = Path(folder) / "bundle.zip"
         upload.save(path)
+        upload.close()  # the spooled upload, closed now: the copy in the folder is what is read
         try:
             summary = bundles.import_bundle(
                 db.session, path, max_ct_bytes=config.max_ct_bytes, limits=config.attachment_limits, team=team
