@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import zipfile
-import zlib
 from pathlib import Path
 
 import click
@@ -15,7 +13,7 @@ import click
 from ..errors import DomainError
 from ..services import bundles, exports, offline
 
-DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
+DAMAGED = bundles.UNREADABLE
 
 
 def _translate():  # type: ignore[no-untyped-def]
@@ -107,6 +105,7 @@ def decrypt(
     folder = Path(out_dir)
     if folder.exists() and any(folder.iterdir()):
         raise click.ClickException(_("La carpeta %(path)s no está vacía: elija una nueva.") % {"path": out_dir})
+    made_here = not folder.exists()
     try:
         keys = _keys(key_path, kit_path, _)
         with bundles.open_bundle(Path(bundle_path)) as bundle:
@@ -114,6 +113,7 @@ def decrypt(
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             opened = unreadable = written = 0
             problems: list[str] = []
+            rids_seen: set[str] = set()
             rows_path = folder / f"reports.{'jsonl' if fmt == 'jsonl' else 'csv'}"
             fd = os.open(rows_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with (
@@ -129,7 +129,8 @@ def decrypt(
                             unreadable += 1
                         else:
                             opened += 1
-                        if with_attachments:
+                        if with_attachments and report.row["rid"] not in rids_seen:
+                            rids_seen.add(report.row["rid"])  # a report twice in a bundle: its files once
                             for item in offline.attachments_of(bundle, checked, report):
                                 if item.data is None:
                                     problems.append(
@@ -145,8 +146,11 @@ def decrypt(
                     out.write(line)
     except (DomainError, *DAMAGED) as exc:
         # Written as it was read: a bundle refused at its end, or damaged mid-way, leaves nothing behind.
-        if folder.exists():
+        if made_here and folder.exists():
             shutil.rmtree(folder)
+        elif folder.exists():  # it was there, empty: it is left empty
+            for child in folder.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
         if isinstance(exc, DomainError):
             raise click.ClickException(exc.render(_)) from None
         raise click.ClickException(_("El paquete está dañado: un archivo no pasa su comprobación (CRC).")) from None

@@ -9,6 +9,7 @@ for it in the same transaction, through the same checks and idempotency as the d
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -45,7 +46,11 @@ READ_STEP = 1 << 20
 
 
 class BundleError(Invalid):
-    """A bundle refused whole: nothing of it is stored."""
+    """A bundle refused: before the writing begins nothing of it is stored; after, what was stored is whole."""
+
+
+# What zipfile and zlib raise for a file they cannot read to its end (damaged, cut, or of a kind they do not do).
+UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError)
 
 
 @dataclass
@@ -87,7 +92,7 @@ def peek_count(path: Path) -> int:
     try:
         with open_bundle(path) as bundle:
             return _manifest(bundle, bundle.getinfo(MANIFEST))[1]
-    except (Invalid, KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+    except (Invalid, KeyError, *UNREADABLE):
         return 0
 
 
@@ -157,6 +162,7 @@ class Line:
     number: int
     team: str | None  # None in a v1 bundle: the importer names the team
     envelope: object
+    digest: bytes = b""  # of the line's bytes: the writing pass meets the lines the checking pass read
 
 
 @dataclass
@@ -167,6 +173,7 @@ class Checked:
     count: int
     chunks: dict[str, dict[int, zipfile.ZipInfo]]  # aid -> index -> member
     declared: dict[str, tuple[int, int]]  # aid -> (chunks, envelope version), of well-formed reports
+    digests: list[bytes] = field(default_factory=list)  # each line's, in order (the checking pass)
 
 
 def _refuse(reason: str, **params: object) -> BundleError:
@@ -218,12 +225,13 @@ def lines_of(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, version: int, max_l
             item = json.loads(raw)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise _refuse(N_("La línea %(line)s de reports.jsonl no es JSON válido."), line=number) from exc
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
         if version == 1:
-            yield Line(number, None, item)
+            yield Line(number, None, item, digest)
             continue
         if type(item) is not dict or set(item) != {"team", "envelope"} or not isinstance(item["team"], str):
             raise _refuse(N_('La línea %(line)s de reports.jsonl no es {"team", "envelope"}.'), line=number)
-        yield Line(number, item["team"][:200], item["envelope"])
+        yield Line(number, item["team"][:200], item["envelope"], digest)
 
 
 def _members(bundle: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo, dict[str, dict[int, zipfile.ZipInfo]]]:
@@ -240,7 +248,7 @@ def _members(bundle: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo,
         name = info.filename
         if (
             _is_link(info)
-            or info.flag_bits & 0x1
+            or info.flag_bits & 0x61  # encrypted, patched or strongly encrypted: zipfile cannot read them
             or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
         ):
             raise _refuse(N_("El paquete tiene un archivo que no se puede aceptar: %(name)s."), name=name[:80])
@@ -318,14 +326,17 @@ def check_lines_end(checked: Checked, seen: int) -> None:
 def check_bundle(bundle: zipfile.ZipFile, max_ct_bytes: int) -> Checked:
     """The reading pass: every member's name, size and CRC, the manifest, every line; nothing is written."""
     checked = check_structure(bundle)
-    version, count, chunks = checked.version, checked.count, checked.chunks
+    version, chunks = checked.version, checked.chunks
     lines_info = bundle.getinfo(REPORTS)
     max_line = max_ct_bytes * 4 // 3 + 64 * 1024
     declared: dict[str, tuple[int, int]] = {}
     seen = 0
     for line in lines_of(bundle, lines_info, version, max_line):  # read to its end: its CRC is checked
         seen += 1
-        declared |= declared_by(line.envelope)
+        checked.digests.append(line.digest)
+        for aid, said in declared_by(line.envelope).items():
+            if declared.setdefault(aid, said) != said:  # one attachment, two sizes: which chunks would be read?
+                raise _refuse(N_("Dos informes del paquete declaran el adjunto %(aid)s de dos maneras."), aid=aid)
     checked.declared.update(declared)
     check_lines_end(checked, seen)
     for aid, members in chunks.items():
@@ -342,13 +353,13 @@ def check_bundle(bundle: zipfile.ZipFile, max_ct_bytes: int) -> Checked:
     for members in chunks.values():  # every chunk's CRC, before anything is stored
         for info in members.values():
             _read_member(bundle, info, info.file_size)
-    return Checked(version, count, chunks, declared)
+    return checked
 
 
 def open_bundle(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except (*UNREADABLE, ValueError) as exc:
         raise _refuse(N_("El archivo no es un paquete zip legible (dañado o incompleto).")) from exc
 
 
@@ -391,7 +402,7 @@ def import_bundle(
     with open_bundle(path) as bundle:
         try:
             checked = check_bundle(bundle, max_ct_bytes)
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        except UNREADABLE as exc:
             raise _refuse(N_("El paquete está dañado: un archivo no pasa su comprobación (CRC).")) from exc
         if checked.version == 1 and team is None:
             raise _refuse(N_("Este paquete (versión 1) no dice de qué equipo son sus informes: nombre el equipo."))
@@ -404,7 +415,7 @@ def import_bundle(
                     session, bundle, checked, batch, team, teams_by_name, known, max_ct_bytes, limits, summary
                 )
                 progress(len(batch))
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # the stick was pulled, say
+        except UNREADABLE as exc:  # the stick was pulled, say
             raise _refuse(
                 N_(
                     "El paquete dejó de leerse a medias: %(done)s informes quedaron guardados enteros; "
@@ -427,6 +438,15 @@ def _import_batch(
     limits: tuple[int, int],
     summary: Summary,
 ) -> None:
+    for line in batch:  # the file may have changed since it was checked (a copy over it, a failing stick)
+        if line.number > len(checked.digests) or checked.digests[line.number - 1] != line.digest:
+            raise _refuse(
+                N_(
+                    "El paquete cambió mientras se leía: %(done)s informes quedaron guardados enteros; "
+                    "importe el archivo de nuevo."
+                ),
+                done=summary.stored + summary.duplicate,
+            )
     by_team: dict[int, list[CheckedEnvelope | Outcome]] = {}
     for line, item in zip(
         batch, reports.check_batch([line.envelope for line in batch], known, max_ct_bytes, limits), strict=True
@@ -443,8 +463,9 @@ def _import_batch(
     data_rids: set[str] = set()  # the reports with chunks in this bundle: only theirs are looked up
     for items in by_team.values():
         for candidate in items:
-            for aid, _ in candidate.att:  # type: ignore[union-attr]
-                members = checked.chunks.get(aid, {})
+            for aid, count in candidate.att:  # type: ignore[union-attr]
+                # Only the chunks its own envelope declares: never more than that report may hold.
+                members = {i: info for i, info in checked.chunks.get(aid, {}).items() if i < count}
                 if members:
                     data_rids.add(candidate.rid)  # type: ignore[union-attr]
                 data[aid] = {index: bundle.read(info) for index, info in sorted(members.items())}

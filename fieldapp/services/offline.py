@@ -5,7 +5,6 @@ bundle. No database, no network, no Flask: `fieldapp decrypt` writes what this g
 from __future__ import annotations
 
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from ..config import Config
 from ..errors import N_, Invalid
 from . import attachments, bundles, forms
 from .attachments import EXTENSIONS, Exported
+from .reports import UUID4_RE
 
 DAMAGED_CHUNK = N_("El adjunto está dañado: una parte no pasa la comprobación de cifrado.")
 
@@ -63,14 +63,17 @@ class Opened:
 def _open_line(line: bundles.Line, private_keys: dict[str, ec.EllipticCurvePrivateKey]) -> Opened:
     envelope = line.envelope
     rid = envelope.get("rid") if isinstance(envelope, dict) else None
+    well_formed = isinstance(rid, str) and UUID4_RE.fullmatch(rid) is not None
     row: dict[str, Any] = {
-        "rid": rid if isinstance(rid, str) and len(rid) <= 64 else "",
+        "rid": rid if well_formed else "",
         "received_on": "",  # a bundle does not say; the server that sent it knows
         "team": line.team or "",
         "status": "",
         "referred_to": None,
     }
     try:
+        if not well_formed:  # anyone with the public key can seal: a rid also names files, so it is checked
+            raise crypto.EnvelopeError("?", N_("El identificador «rid» debe ser un UUID v4 en minúsculas."))
         document: Any = crypto.open_envelope(envelope, private_keys)  # type: ignore[arg-type]
         error = forms.document_problem(document)
     except crypto.EnvelopeError as exc:
@@ -134,7 +137,7 @@ def attachments_of(bundle: zipfile.ZipFile, checked: bundles.Checked, report: Op
         except Invalid as exc:
             yield Exported(rid, aid, name, None, exc.msgid)
             continue
-        except (zipfile.BadZipFile, zlib.error, EOFError):  # a chunk whose CRC fails in the bundle
+        except bundles.UNREADABLE:  # a chunk whose CRC fails in the bundle
             yield Exported(rid, aid, name, None, DAMAGED_CHUNK)
             continue
         yield Exported(rid, aid, name, plain, None)
