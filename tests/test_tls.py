@@ -37,26 +37,46 @@ def test_the_server_certificate_is_trusted_for_the_base_and_nothing_else() -> No
     assert len(tls.fingerprint(made.ca_cert)) == 95 and len(tls.spki_sha256(made.ca_cert)) == 44
 
 
-def test_a_stolen_authority_key_cannot_vouch_for_another_site() -> None:
-    """The name constraints hold even for a certificate its own key signs: installed on a phone, it is harmless."""
-    made = tls.make_local_tls(["base.local"], [])
+def forged_by(made: tls.LocalTls, name: x509.GeneralName) -> bytes:
+    """A certificate for `name` signed with the base authority's own key, as a thief of that key would make."""
     ca_key = serialization.load_pem_private_key(made.ca_key, None)
     ca = x509.load_pem_x509_certificate(made.ca_cert)
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
     forged = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "bank.example")]))
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "forged")]))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("bank.example")]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([name]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     )
-    with pytest.raises(verification.VerificationError):
-        verify(made, x509.DNSName("bank.example"), forged.public_bytes(serialization.Encoding.PEM))
+    return forged.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize(
+    ("names", "ips"), [(["base.local"], []), ([], ["192.168.10.5"]), (["base.local"], ["10.0.0.2"])]
+)
+def test_a_stolen_authority_key_cannot_vouch_for_another_site(names, ips) -> None:
+    """The name constraints hold even for a certificate its own key signs, whichever of names and addresses
+    the base was made with: installed on a phone, the authority is harmless elsewhere."""
+    made = tls.make_local_tls(names, ips)
+    for other in (x509.DNSName("bank.example"), x509.IPAddress(ipaddress.ip_address("8.8.8.8"))):
+        with pytest.raises(verification.VerificationError, match="constraint|match"):
+            verify(made, other, forged_by(made, other))
+    # The same forgery for the base's own name passes: what refuses the others is the constraint, nothing else.
+    own = x509.DNSName(names[0]) if names else x509.IPAddress(ipaddress.ip_address(ips[0]))
+    verify(made, own, forged_by(made, own))
+
+
+def test_the_server_certificate_lasts_825_days_at_most() -> None:
+    leaf = x509.load_pem_x509_certificate(tls.make_local_tls(["base.local"], []).server_cert)
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc == dt.timedelta(days=825)
 
 
 def test_tls_init_writes_the_files_once_and_serve_needs_them(app, runner) -> None:

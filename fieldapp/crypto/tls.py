@@ -48,8 +48,12 @@ def make_local_tls(names: list[str], ips: list[str], now: dt.datetime | None = N
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(f"fieldapp {names[0] if names else ips[0]}")
     networks = [ipaddress.ip_network(f"{a}/{a.max_prefixlen}") for a in addresses]
+    # A kind with no permitted subtree is not constrained at all: one that matches nothing stands in for it
+    # (names under .invalid, RFC 6761, and the unspecified addresses).
+    permitted_names = names or ["invalid"]
+    permitted_networks = networks or [ipaddress.ip_network("0.0.0.0/32"), ipaddress.ip_network("::/128")]
     constraints = x509.NameConstraints(
-        permitted_subtrees=[x509.DNSName(n) for n in names] + [x509.IPAddress(n) for n in networks],
+        permitted_subtrees=[x509.DNSName(n) for n in permitted_names] + [x509.IPAddress(n) for n in permitted_networks],
         excluded_subtrees=None,
     )
     ca_cert = (
@@ -88,7 +92,7 @@ def make_local_tls(names: list[str], ips: list[str], now: dt.datetime | None = N
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+        .not_valid_after(now - dt.timedelta(hours=1) + dt.timedelta(days=SERVER_DAYS))  # 825 days in all
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
