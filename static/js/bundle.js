@@ -64,6 +64,7 @@ export function zipStored(files, when = new Date()) {
     offset += local.length + bytes.length;
   }
   const centralSize = centrals.reduce((n, part) => n + part.length, 0);
+  if (offset + centralSize > 0xffffffff) throw new Error("larger than a zip without Zip64 holds");
   const end = new Uint8Array(22);
   const e = new DataView(end.buffer);
   e.setUint32(0, 0x06054b50, true);
@@ -80,11 +81,13 @@ export function zipStored(files, when = new Date()) {
   return out;
 }
 
-// The bundle of these outbox entries ([{ envelope }]) and their chunks (`chunkOf(aid, i)` -> bytes or null): v2,
-// each report with the phone's team, or v1 when the phone does not know its team's name.
-export async function makeBundle(entries, chunkOf, team, when = new Date()) {
-  const lines = entries.map((e) => JSON.stringify(team ? { team, envelope: e.envelope } : e.envelope) + "\n");
-  const manifest = { format: "fieldapp-bundle", v: team ? 2 : 1, created_at: when.toISOString(), count: entries.length };
+// The bundle of these outbox entries ([{ envelope }]) and their chunks (`chunkOf(aid, i)` -> bytes or null). A v1
+// bundle: the file may be found on the phone, so it names no team (the base says which at import) and carries
+// the day it was made, not the hour.
+export async function makeBundle(entries, chunkOf, when = new Date()) {
+  const lines = entries.map((e) => JSON.stringify(e.envelope) + "\n");
+  const day = new Date(Date.UTC(when.getFullYear(), when.getMonth(), when.getDate())).toISOString().slice(0, 10);
+  const manifest = { format: "fieldapp-bundle", v: 1, created_at: day, count: entries.length };
   const files = [
     { name: "manifest.json", bytes: encoder.encode(JSON.stringify(manifest)) },
     { name: "reports.jsonl", bytes: encoder.encode(lines.join("")) },
@@ -97,5 +100,6 @@ export async function makeBundle(entries, chunkOf, team, when = new Date()) {
       }
     }
   }
-  return zipStored(files, when);
+  if (files.length > 0xffff) throw new Error("more members than a zip without Zip64 holds");
+  return zipStored(files, new Date(when.getFullYear(), when.getMonth(), when.getDate()));
 }

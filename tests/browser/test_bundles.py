@@ -54,20 +54,22 @@ def test_typed_offline_carried_on_files_and_read_without_a_server(context, live_
     phone_file.write_bytes(download.value.path().read_bytes())
     with zipfile.ZipFile(phone_file) as made:
         assert made.testzip() is None
-        assert json.loads(made.read("manifest.json"))["v"] == 2 and len(made.read("reports.jsonl").splitlines()) == 3
+        manifest = json.loads(made.read("manifest.json"))
+        assert manifest["v"] == 1 and len(manifest["created_at"]) == 10  # no team, and the day, not the hour
+        assert len(made.read("reports.jsonl").splitlines()) == 3
         text = b"".join(made.read(name) for name in made.namelist())
-        assert b"Huepetuhe" not in text and b"JFIF" not in text  # ciphertext only
+        assert b"Huepetuhe" not in text and b"JFIF" not in text and live_server.team.encode() not in text
 
     # The base imports the phone's file (as `fieldapp bundle import` does), then writes its own bundle.
     app = live_server.app
     config = app.config["FIELDAPP"]
     with app.app_context():
+        team = teams.find_team(db.session, live_server.team)  # named at the base: the phone's file does not say
         summary = bundles.import_bundle(
-            db.session, phone_file, max_ct_bytes=config.max_ct_bytes, limits=config.attachment_limits
+            db.session, phone_file, max_ct_bytes=config.max_ct_bytes, limits=config.attachment_limits, team=team
         )
         assert (summary.stored, summary.rejected) == (3, []) and summary.chunks_new >= 1
         base_file = tmp_path / "base.zip"
-        team = teams.find_team(db.session, live_server.team)
         assert bundles.write_bundle_file(db.session, base_file, team=team) >= 3
 
     # The laptop: the organisation key in a file, no server, no database.

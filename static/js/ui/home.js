@@ -92,7 +92,7 @@ export async function homeScreen(refreshing = false) {
         text: t("Enviar ahora"),
       }),
       queued.length
-        ? el("button", { class: "secondary", "data-testid": "to-file", onclick: () => saveToFile(queued, team), text: t("Guardar en un archivo") })
+        ? el("button", { class: "secondary", "data-testid": "to-file", onclick: () => saveToFile(queued), text: t("Guardar en un archivo") })
         : null,
     ),
     rejected.length
@@ -177,10 +177,10 @@ function localDay(time) {
 // Where no server is in reach: the reports waiting, sealed, in one file to carry to the base (USB cable,
 // Bluetooth). They stay in the outbox: only a server's answer removes them, and the base's import makes it
 // a "duplicate" later, so a lost file loses nothing.
-async function saveToFile(queued, team) {
+async function saveToFile(queued) {
   status.problem = "";
   try {
-    const bytes = await makeBundle(queued, db.getPart, team || null);
+    const bytes = await makeBundle(queued, db.getPart);
     const outcome = await handOver(bytes, `copia-${localDay(Date.now())}.zip`);
     if (outcome !== "cancelled") {
       status.notice = tn(
