@@ -191,3 +191,28 @@ def test_a_bundles_statistics_are_one_self_contained_page(org: Org, carried, lap
     assert english.exit_code == 0 and "2 reports counted." in (laptop / "en.html").read_text()
     again = CliRunner().invoke(main, ["report", str(bundle), "--key", str(key), "--out", "cifras.html"])
     assert again.exit_code != 0 and "ya existe" in again.output
+
+
+def test_a_crafted_rid_is_unreadable_and_a_repeated_report_writes_its_files_once(org: Org, carried, laptop) -> None:
+    """Anyone with the public key can seal: a rid names folders, so one that is not a UUID opens nothing."""
+    import zipfile
+
+    bundle, typed, _ = carried
+    with zipfile.ZipFile(bundle) as good:
+        members = {name: good.read(name) for name in good.namelist()}
+    lines = members["reports.jsonl"].decode().splitlines()
+    crafted = {"team": org.team, "envelope": org.envelope(rid="../../fuera")}
+    doubled = lines + [lines[0], json.dumps(crafted)]
+    manifest = json.loads(members["manifest.json"]) | {"count": len(doubled)}
+    path = laptop / "raro.zip"
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in (
+            members | {"manifest.json": json.dumps(manifest), "reports.jsonl": "\n".join(doubled)}
+        ).items():
+            out.writestr(name, data)
+    key = pem_of(org, laptop / "org.pem")
+    result = CliRunner().invoke(main, ["decrypt", str(path), "--key", str(key), "--out", "salida", "--attachments"])
+    assert result.exit_code == 0, result.output
+    assert "3 informes descifrados" in result.output and "1 no se pudieron abrir" in result.output
+    assert not (laptop / "fuera").exists() and not any("fuera" in p for p in everything_under(laptop))
+    assert len(list((laptop / "salida" / "attachments").rglob("*.webm"))) == 1
