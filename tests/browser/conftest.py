@@ -54,31 +54,30 @@ class LiveServer:
             return code
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    tmp: Path = tmp_path_factory.mktemp("live")
+def seeded_app(tmp: Path, team: str) -> tuple[Flask, ec.EllipticCurvePrivateKey, str, Path]:
+    """An app on a fresh database with an admin (ana), her managed key and one team: (app, key, kid, catalogs)."""
     translations = copy_of_translations(tmp / "translations")  # tests may add a language or change a catalog
     app = create_app(make_config(tmp, translations_dir=translations))
     with app.app_context():
         db.create_all()
         admin = users.create_user(db.session, "ana", Role.ADMIN.value, LOGIN_PASSPHRASE, FAST_KDF)
         new = keys.create_managed_key(db.session, admin, KEY_PASSPHRASE, FAST_KDF)
-        teams.create_team(db.session, "Puno 1")
+        teams.create_team(db.session, team)
         kid = new.key.kid
         db.session.commit()
+    return app, crypto.load_private_key(new.private_der), kid, translations
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp: Path = tmp_path_factory.mktemp("live")
+    app, private, kid, translations = seeded_app(tmp, "Puno 1")
     server = make_server(
         "127.0.0.1", 0, closing_on_disconnect(app), threaded=True, request_handler=AnonymousRequestHandler
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(
-        app,
-        f"http://127.0.0.1:{server.server_port}",
-        crypto.load_private_key(new.private_der),
-        kid,
-        "Puno 1",
-        translations,
-    )
+    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", private, kid, "Puno 1", translations)
     server.shutdown()
 
 

@@ -94,7 +94,8 @@ def outbox_rids(page: Page) -> list[str]:
     return page.evaluate("async () => (await (await import('/static/js/db.js')).outboxEntries()).map((e) => e.rid)")
 
 
-def test_a_voice_note_recorded_offline_survives_a_reload_and_arrives_whole(phone, live_server) -> None:
+def recording_offline(phone, live_server) -> Page:  # type: ignore[no-untyped-def]
+    """An enrolled phone, out of signal, on a new report with its answers filled and a recording begun."""
     page = phone.new_page()
     enrol(page, live_server)
     phone.set_offline(True)
@@ -102,6 +103,11 @@ def test_a_voice_note_recorded_offline_survives_a_reload_and_arrives_whole(phone
     fill_required(page)
     page.click("[data-testid=record]")
     page.wait_for_selector("[data-testid=recording-time]:visible")
+    return page
+
+
+def test_a_voice_note_recorded_offline_survives_a_reload_and_arrives_whole(phone, live_server) -> None:
+    page = recording_offline(phone, live_server)
     page.wait_for_timeout(30_000)
     page.click("[data-testid=stop-recording]")
     page.wait_for_selector("ul.media li[data-kind=audio] audio")
@@ -263,12 +269,7 @@ def test_no_plaintext_audio_or_image_bytes_in_any_browser_storage(phone, live_se
 
     photo = tmp_path / "p.jpg"
     Image.new("RGB", (800, 600), (10, 200, 30)).save(photo)
-    page = phone.new_page()
-    enrol(page, live_server)
-    phone.set_offline(True)
-    page.click("text=Nuevo informe")
-    fill_required(page)
-    page.click("[data-testid=record]")
+    page = recording_offline(phone, live_server)
     page.wait_for_timeout(4_000)
     page.click("[data-testid=stop-recording]")
     page.set_input_files("[data-testid=photo-gallery]", str(photo))

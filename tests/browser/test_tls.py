@@ -13,15 +13,22 @@ import pytest
 from playwright.sync_api import Browser, Playwright
 from werkzeug.serving import make_server
 
-from fieldapp import create_app, crypto
+from fieldapp import crypto
 from fieldapp.crypto import tls
 from fieldapp.extensions import db
-from fieldapp.models import Report, Role
+from fieldapp.models import Report
 from fieldapp.security import AnonymousRequestHandler, closing_on_disconnect
-from fieldapp.services import keys, teams, users
 
-from ..conftest import FAST_KDF, KEY_PASSPHRASE, LOGIN_PASSPHRASE, copy_of_translations, make_config
-from .conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_LOCALE, LiveServer, enrol, save_report, wait_for_queued
+from .conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE_LOCALE,
+    LiveServer,
+    enrol,
+    save_report,
+    seeded_app,
+    wait_for_queued,
+)
 
 BASE_NAME = "base-huepetuhe.local"
 
@@ -29,14 +36,7 @@ BASE_NAME = "base-huepetuhe.local"
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, tls.LocalTls]]:
     tmp: Path = tmp_path_factory.mktemp("base")
-    app = create_app(make_config(tmp, translations_dir=copy_of_translations(tmp / "translations")))
-    with app.app_context():
-        db.create_all()
-        admin = users.create_user(db.session, "ana", Role.ADMIN.value, LOGIN_PASSPHRASE, FAST_KDF)
-        new = keys.create_managed_key(db.session, admin, KEY_PASSPHRASE, FAST_KDF)
-        teams.create_team(db.session, "Madre de Dios 1")
-        kid = new.key.kid
-        db.session.commit()
+    app, private, kid, translations = seeded_app(tmp, "Madre de Dios 1")
     made = tls.make_local_tls([BASE_NAME], [])
     (tmp / "server.pem").write_bytes(made.server_cert)
     (tmp / "server-key.pem").write_bytes(made.server_key)
@@ -53,7 +53,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"https://{BASE_NAME}:{server.server_port}"
-    yield LiveServer(app, url, crypto.load_private_key(new.private_der), kid, "Madre de Dios 1", tmp), made
+    yield LiveServer(app, url, private, kid, "Madre de Dios 1", translations), made
     server.shutdown()
 
 
