@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, json, render_template, request
+from flask import Flask, Response, current_app, has_request_context, json, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
@@ -74,9 +74,9 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 400
         detail = None
         if status == 413:
-            detail = gettext(
-                "El cuerpo de la solicitud supera el límite de %(limit)s bytes.", limit=app.config["MAX_CONTENT_LENGTH"]
-            )
+            # The route's own limit (a bundle upload takes more than an API request), else the app's.
+            limit = request.max_content_length if has_request_context() else app.config["MAX_CONTENT_LENGTH"]
+            detail = gettext("El cuerpo de la solicitud supera el límite de %(limit)s bytes.", limit=limit)
         response = _answer(status, detail)
         if status == 405 and isinstance(response, Response):
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])  # type: ignore[attr-defined]

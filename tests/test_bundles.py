@@ -435,3 +435,16 @@ def test_one_attachment_declared_two_ways_and_unreadable_zips_are_refused(org: O
         with pytest.raises(bundles.BundleError):
             import_into(app, tmp_path / "x.zip")
         assert table_counts(app) == before, name
+
+
+def test_an_upload_over_the_bundle_limit_is_told_that_limit(org: Org, client, monkeypatch) -> None:
+    from fieldapp import FieldappRequest
+
+    from .test_dashboard_reports import login
+
+    login(client, "ana")
+    monkeypatch.setitem(FieldappRequest.LARGER_BODIES, "dashboard.bundle_upload", 5 << 20)  # 5 MiB, for the test
+    answer = client.post(
+        "/dashboard/bundles/import", data=b"x" * (6 << 20), content_type="multipart/form-data; boundary=x"
+    )
+    assert answer.status_code == 413 and f"{5 << 20}" in answer.get_data(as_text=True)  # the route's, not 4 MiB

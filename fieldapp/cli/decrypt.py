@@ -100,8 +100,6 @@ def decrypt(
 ) -> None:
     """Descifra un paquete sin servidor ni red: solo escribe en la carpeta indicada."""
     _ = _translate()
-    if (key_path is None) == (kit_path is None):
-        raise click.UsageError(_("Indique la clave (--key) o el kit de recuperación (--recovery-kit), uno de los dos."))
     folder = Path(out_dir)
     if folder.exists() and any(folder.iterdir()):
         raise click.ClickException(_("La carpeta %(path)s no está vacía: elija una nueva.") % {"path": out_dir})

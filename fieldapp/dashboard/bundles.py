@@ -10,10 +10,9 @@ from pathlib import Path
 from flask import Response, current_app, render_template, request, stream_with_context
 from flask_babel import gettext
 
-from .. import FieldappRequest
 from ..config import Config
 from ..database import writing
-from ..errors import N_, Invalid, TooLarge
+from ..errors import N_, Invalid
 from ..extensions import db
 from ..models import Role, User
 from ..services import audit, bundles, teams
@@ -21,7 +20,6 @@ from . import bp
 from .auth import role_required
 
 ADMIN = Role.ADMIN.value
-MAX_UPLOAD_BYTES = FieldappRequest.LARGER_BODIES["dashboard.bundle_upload"]  # weeks of a base's reports
 
 
 def _page(user: User, status: int = 200, **context: object):  # type: ignore[no-untyped-def]
@@ -67,9 +65,7 @@ def bundle_download(user: User):  # type: ignore[no-untyped-def]
 @bp.post("/dashboard/bundles/import")
 @role_required(ADMIN)
 def bundle_upload(user: User):  # type: ignore[no-untyped-def]
-    # This form alone takes more than an API request (FieldappRequest.LARGER_BODIES, before any hook reads it).
-    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
-        raise TooLarge(N_("Un paquete ocupa como máximo %(gb)s GiB."), gb=MAX_UPLOAD_BYTES >> 30)
+    # This form alone takes more than an API request: FieldappRequest.LARGER_BODIES, before any hook reads it.
     upload = request.files.get("bundle")
     team = _chosen_team(request.form.get("team"))
     if upload is None or not upload.filename:
