@@ -46,6 +46,9 @@ class Config:
     duress_pin: bool = False
     recording_minutes: int = 10
     testing: bool = False
+    # A base that relays to HQ: seconds between forwarding passes (fieldapp serve runs them beside the server).
+    relay_seconds: int = 60
+    relay_timeout_seconds: int = 30  # the longest wait for HQ's answer: a stalled link is given up on
     # The catalogs and the language registry; the dashboard's translator page writes here.
     translations_dir: Path = TRANSLATIONS
 
@@ -132,6 +135,10 @@ class Config:
             duress_pin=duress == "1",
             max_attachment_mb=attachment_mb,
             max_report_attachments_mb=max(report_mb, attachment_mb),
+            relay_seconds=_bounded(environ, "FIELDAPP_RELAY_SECONDS", cls.relay_seconds, 1, 3600),
+            relay_timeout_seconds=_bounded(
+                environ, "FIELDAPP_RELAY_TIMEOUT_SECONDS", cls.relay_timeout_seconds, 1, 600
+            ),
             **phone,
         )
 

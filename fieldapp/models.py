@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -187,6 +188,9 @@ class Report(db.Model):
     received_on: Mapped[dt.date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(16), default=ReportStatus.NEW.value, index=True)
     referred_to: Mapped[str | None] = mapped_column(String(24))
+    # On a base that relays to HQ: the day HQ confirmed it (stored or duplicate), or why HQ refused it.
+    forwarded_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    forward_refusal: Mapped[str | None] = mapped_column(String(500))
 
     team: Mapped[Team] = relationship()
 
@@ -215,6 +219,42 @@ class AttachmentChunk(db.Model):
     index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
+    # On a base that relays to HQ: HQ holds this chunk (it answered 204, or listed it as received).
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Relay(db.Model):
+    """A base server that forwards its reports here (HQ's side), enrolled with a code of its own kind."""
+
+    __tablename__ = "relays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    # Until the base first uses its token: the code's digest and expiry, and the retry digest of its enrolment.
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    enrollment_digest: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    last_contact_on: Mapped[dt.date | None] = mapped_column(Date)
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class RelayLink(db.Model):
+    """This server's link to the HQ it forwards to (a base's side); one row at most."""
+
+    __tablename__ = "relay_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hq_url: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(80))  # as HQ knows this base
+    token: Mapped[str] = mapped_column(String(100))  # the bearer token, kept in clear: the base must present it
+    ca_pem: Mapped[str | None] = mapped_column(Text)  # an authority to trust for HQ instead of the system's
+    joined_on: Mapped[dt.date] = mapped_column(Date, default=today)
+    # The base's own link, not a person: its hour tells a supervisor how fresh HQ's copy is.
+    last_contact_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class ReferralTarget(enum.StrEnum):

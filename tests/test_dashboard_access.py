@@ -46,6 +46,12 @@ VIEWS = {
     ("GET", "/dashboard/bundles"): {"admin"},
     ("GET", "/dashboard/bundles/export"): {"admin"},
     ("POST", "/dashboard/bundles/import"): {"admin"},
+    ("GET", "/dashboard/relay"): {"admin"},
+    ("POST", "/dashboard/relay/join"): {"admin"},
+    ("POST", "/dashboard/relay/retry"): {"admin"},
+    ("POST", "/dashboard/relay/leave"): {"admin"},
+    ("POST", "/dashboard/relays"): {"admin"},
+    ("POST", "/dashboard/relays/<int:relay_id>/revoke"): {"admin"},
     ("GET", "/dashboard/translations"): {"admin", "translator"},
     ("GET", "/dashboard/translations/<code>"): {"admin", "translator"},
     ("POST", "/dashboard/translations/<code>"): {"admin", "translator"},
@@ -91,6 +97,7 @@ def concrete(rule: str) -> str:
         ("<int:team_id>", "1"),
         ("<int:device_id>", "1"),
         ("<int:user_id>", "999"),
+        ("<int:relay_id>", "999"),
         ("<code>", "en"),
     ):
         rule = rule.replace(name, value)

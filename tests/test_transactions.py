@@ -106,6 +106,7 @@ def test_serve_start_up_leaves_no_transaction_behind(app, runner, monkeypatch, a
 
     monkeypatch.setattr(serving, "serve_with_gunicorn", hand_over)
     monkeypatch.setattr(serving, "serve_with_werkzeug", hand_over)
+    monkeypatch.setattr(serving, "start_forwarder", lambda seconds: seen.setdefault("forwarder", seconds))
     for server in ("gunicorn", "werkzeug"):
         seen.clear()
         result = runner.invoke(args=["serve", "--server", server])
@@ -113,6 +114,7 @@ def test_serve_start_up_leaves_no_transaction_behind(app, runner, monkeypatch, a
         assert ("/setup/" in result.output) is not admin_exists
         assert seen["in_use"] == 0 and seen["session_open"] is False, seen
         assert seen.get("lock_free", True), seen
+        assert seen["forwarder"] == 60  # a base's forwarding starts beside the server
 
 
 def test_every_request_and_command_of_the_suite_ends_its_transactions(app, client, runner) -> None:

@@ -11,7 +11,7 @@ from flask import request
 from ..database import writing
 from ..errors import N_, Unauthorized
 from ..extensions import db
-from ..services import audit, devices
+from ..services import audit, devices, relays
 
 View = Callable[..., Any]
 
@@ -46,3 +46,16 @@ def _record_wipe(device_id: int) -> None:
 device_required = _device_auth(delivering=False)
 # Delivering reports: also a phone revoked with a wipe, whose sealed outbox goes before it wipes itself.
 delivering_device_required = _device_auth(delivering=True)
+
+
+def relay_required(view: View) -> View:
+    """A base's call: the view gets the authenticated relay (PROTOCOL.md §11)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+            raise Unauthorized(N_("Falta el token de la base."))
+        return view(relays.authenticate(db.session, token.strip()), *args, **kwargs)
+
+    return wrapper

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, after_this_request, current_app, jsonify, request
@@ -11,12 +12,12 @@ from flask_babel import gettext
 from ..config import Config
 from ..crypto import WIRES, b64u_encode
 from ..database import end_read, writing
-from ..errors import N_, BadRequest, Invalid, TooLarge, UnsupportedMedia
+from ..errors import N_, BadRequest, Forbidden, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import language_entries
 from ..inputs import has_lone_surrogate
 from ..looks import look_or_default, offered_looks
-from ..services import attachments, audit, devices, enrollment, forms, keys, reports
+from ..services import attachments, audit, devices, enrollment, forms, keys, relays, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
 from .auth import delivering_device_required, device_required
@@ -52,6 +53,8 @@ def enroll():  # type: ignore[no-untyped-def]
     code = body.get("code")
     if not isinstance(code, str) or not 1 <= len(code) <= 64:
         raise Invalid(N_("Falta el código de inscripción."))
+    if relays.is_relay_code(code):
+        raise Forbidden(N_("Este código es de una base, no de un teléfono: pida un código de teléfono."))
     enrollment_id = enrollment.check_enrollment_id(body.get("enrollment_id"))
     with writing(db.session):
         device, token = enrollment.enroll(db.session, code, enrollment_id)
@@ -128,9 +131,14 @@ def _close_after_a_refusal(response: Response) -> Response:
 @bp.put("/attachments/<aid>/chunks/<index>")
 @delivering_device_required
 def put_chunk(device: AuthenticatedDevice, aid: str, index: str):  # type: ignore[no-untyped-def]
+    return receive_chunk(aid, index, device.team_id, lambda: devices.mark_synced(db.session, device))
+
+
+def receive_chunk(aid: str, index: str, team_id: int | None, mark_contact: Callable[[], None]) -> tuple[str, int]:
+    """One chunk's PUT, for a phone (its team's attachments) or a relay (any team's: `team_id` None)."""
     after_this_request(_close_after_a_refusal)
     store = attachments.DatabaseChunkStore(db.session)
-    attachment = attachments.find(db.session, aid, device.team_id)
+    attachment = attachments.find(db.session, aid, team_id)
     attachments.chunk_index(index, attachment)  # a 404 before any body
     if request.mimetype != "application/octet-stream":
         raise UnsupportedMedia(N_("El cuerpo debe ser los bytes de la parte (Content-Type: application/octet-stream)."))
@@ -143,6 +151,6 @@ def put_chunk(device: AuthenticatedDevice, aid: str, index: str):  # type: ignor
     if len(data) > limit:
         raise too_large
     with writing(db.session):
-        attachments.store_chunk(db.session, store, aid, device.team_id, int(index), data)
-        devices.mark_synced(db.session, device)
+        attachments.store_chunk(db.session, store, aid, team_id, int(index), data)
+        mark_contact()
     return "", 204

@@ -138,6 +138,7 @@ def register_commands(app: Flask) -> None:
     from .export import export
     from .i18n import i18n_group
     from .keys import keys_group
+    from .relay import relay_group, relays_group
     from .serve import serve, setup_link
     from .teams import teams_group
     from .tls import tls_group
@@ -155,6 +156,8 @@ def register_commands(app: Flask) -> None:
         audit_group,
         i18n_group,
         tls_group,
+        relay_group,
+        relays_group,
     )
     for command in commands:
         app.cli.add_command(command)

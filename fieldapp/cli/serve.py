@@ -75,6 +75,7 @@ def serve(host: str, port: int, workers: int, threads: int, server: str, use_tls
     # The start-up checks end here: no transaction of theirs may live on in the server or its workers.
     db.session.remove()
     release_before_fork(db.engine)
+    serving.start_forwarder(current_app.config["FIELDAPP"].relay_seconds)
     use_gunicorn = server == "gunicorn" or (server == "auto" and serving.gunicorn_available())
     if use_gunicorn:
         serving.serve_with_gunicorn(host, port, workers, threads, current_app.url_map, files)

@@ -4,7 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from . import admin, bundles, export, inbox, setup, stats, teams, translations, unlock, views  # noqa: E402,F401  (views register themselves on bp)
+from . import admin, bundles, export, inbox, relay, setup, stats, teams, translations, unlock, views  # noqa: E402,F401  (views register themselves on bp)
 
 
 @bp.app_context_processor

@@ -81,11 +81,13 @@ class DatabaseChunkStore:
         )
 
 
-def find(session: Session, aid: str, team_id: int) -> Attachment:
-    """The attachment a report of this team declared; any other (unknown, another team's) is one same 404."""
+def find(session: Session, aid: str, team_id: int | None) -> Attachment:
+    """The attachment a report of this team declared (None: of any team, for a relay that forwards every team's);
+    any other (unknown, another team's) is one same 404."""
     if not isinstance(aid, str) or not UUID4_RE.fullmatch(aid):
         raise NotFound(UNKNOWN)
-    found = session.scalar(select(Attachment).join(Report).where(Attachment.aid == aid, Report.team_id == team_id))
+    query = select(Attachment).join(Report).where(Attachment.aid == aid)
+    found = session.scalar(query if team_id is None else query.where(Report.team_id == team_id))
     if found is None:
         raise NotFound(UNKNOWN)
     return found
@@ -143,12 +145,12 @@ def still_arriving(session: Session, rids: list[str]) -> set[str]:
     return set(session.scalars(query))
 
 
-def status(session: Session, store: ChunkStore, aid: str, team_id: int) -> dict[str, object]:
+def status(session: Session, store: ChunkStore, aid: str, team_id: int | None) -> dict[str, object]:
     attachment = find(session, aid, team_id)
     return {"chunks": attachment.chunks, "received": store.received(attachment)}
 
 
-def store_chunk(session: Session, store: ChunkStore, aid: str, team_id: int, index: int, data: bytes) -> bool:
+def store_chunk(session: Session, store: ChunkStore, aid: str, team_id: int | None, index: int, data: bytes) -> bool:
     """Keep one chunk inside the caller's write transaction; True if it was new."""
     return keep_chunk(session, store, find(session, aid, team_id), index, data)
 

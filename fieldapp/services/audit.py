@@ -54,6 +54,12 @@ ACTION_LABELS = {
     "translations_imported": N_("Catálogo importado"),
     "bundle_exported": N_("Paquete exportado"),
     "bundle_imported": N_("Paquete importado"),
+    "relay_added": N_("Base añadida"),
+    "relay_enrolled": N_("Base inscrita"),
+    "relay_revoked": N_("Base desconectada"),
+    "relay_joined": N_("Enlace con la sede creado"),
+    "relay_left": N_("Enlace con la sede quitado"),
+    "relay_retried": N_("Rechazos de la sede reintentados"),
 }
 
 

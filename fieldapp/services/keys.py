@@ -112,6 +112,15 @@ def _store_grant(session: Session, key: OrgKey, holder: User, wrapped: str) -> N
     session.flush()
 
 
+def store_public_key(session: Session, pub: bytes) -> OrgKey:
+    """A public key another server holds the private half of (a base keeps HQ's): phones may seal to it."""
+    return _store_key(session, pub, current=False)
+
+
+def make_current(session: Session, key: OrgKey) -> None:
+    _make_current(session, key)
+
+
 def _prepared_key(der: bytes, passphrase: str, kdf: crypto.KdfParams) -> PreparedKey:
     pub = crypto.public_raw(der)
     kid = crypto.kid_for(pub)
