@@ -125,6 +125,20 @@ class OrgKey(db.Model):
         return "managed" if self.grants else "offline"
 
 
+class SignedKeyList(db.Model):
+    """A key list as the organisation's signing key signed it (PROTOCOL.md §12), kept byte for byte: the newest
+    is what phones are given; the first one's signer is the one every later list must be signed by."""
+
+    __tablename__ = "key_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    document: Mapped[str] = mapped_column(Text)  # the signed bytes (ASCII JSON)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+    signer: Mapped[bytes] = mapped_column(LargeBinary(65))
+    created_on: Mapped[dt.date] = mapped_column(Date, default=today)
+
+
 class KeyGrant(db.Model):
     """One holder's copy of an organisation private key, wrapped under that holder's key passphrase."""
 

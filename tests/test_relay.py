@@ -10,16 +10,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from fieldapp import crypto
+from fieldapp.crypto import signing
 from fieldapp.database import writing
 from fieldapp.errors import N_, Forbidden, Invalid
 from fieldapp.extensions import db
-from fieldapp.models import Attachment, AttachmentChunk, AuditEvent, OrgKey, Relay, Report, Role
-from fieldapp.services import attachments, enrollment, forwarding, relays, teams, users
+from fieldapp.models import Attachment, AttachmentChunk, AuditEvent, OrgKey, Relay, Report, Role, SignedKeyList
+from fieldapp.services import attachments, enrollment, forwarding, keylists, relays, teams, users
 from fieldapp.services.forwarding import Answer, Unreachable
 
 from .conftest import (
@@ -483,3 +485,30 @@ def test_whatever_a_base_forwards_gets_a_clear_answer_and_stores_nothing_half(
         assert answer.content_type == "application/problem+json"
     after = table_counts(app)
     assert {k: v for k, v in after.items() if k != "relays"} == {k: v for k, v in before.items() if k != "relays"}
+
+
+def test_a_base_gives_its_phones_hq_s_signed_list_and_refuses_one_signed_by_another_key(org: Org, app, base) -> None:
+    transport = join(base, app)
+    hq_boot = app.test_client().get("/api/v1/bootstrap", headers=org.headers).json
+    headers, pub = phone_at(base)
+    base_boot = base.test_client().get("/api/v1/bootstrap", headers=headers).json
+    assert base_boot["signed_keys"] == hq_boot["signed_keys"]  # byte for byte: the base cannot change it
+    # HQ's list replaced by one another key signed (a breached HQ, or an impostor): the base keeps the one it had.
+    with app.app_context():
+        newest = keylists.latest(db.session)
+        stranger = signing.derive_signing_key(ec.generate_private_key(ec.SECP256R1()))
+        forged = signing.signed_list(stranger, newest.seq + 1, newest.keys)
+        with writing(db.session):
+            db.session.add(
+                SignedKeyList(
+                    seq=forged.seq, document=forged.document.decode(), signature=forged.signature, signer=forged.signer
+                )
+            )
+    send_at_base(base, headers, pub, 2)
+    with base.app_context():
+        done = forwarding.forward(db.session, transport)
+        db.session.remove()
+        assert done.confirmed == 2  # ciphertext still goes
+        link = forwarding.link(db.session)
+        assert "otra clave" in forwarding.render_error(link.last_error, lambda s: s)
+    assert base.test_client().get("/api/v1/bootstrap", headers=headers).json["signed_keys"] == hq_boot["signed_keys"]

@@ -9,11 +9,11 @@ from flask import current_app, jsonify
 from flask_babel import gettext
 
 from ..config import Config
-from ..crypto import WIRES, b64u_encode
+from ..crypto import WIRES
 from ..database import end_read, writing
 from ..errors import N_, Invalid, TooLarge
 from ..extensions import db
-from ..services import attachments, audit, enrollment, keys, relays, reports
+from ..services import attachments, audit, enrollment, keylists, relays, reports
 from ..services.relays import AuthenticatedRelay
 from . import bp
 from .auth import relay_required
@@ -46,13 +46,16 @@ def relay_enroll():  # type: ignore[no-untyped-def]
 @bp.get("/relay/bootstrap")
 @relay_required
 def relay_bootstrap(relay: AuthenticatedRelay):  # type: ignore[no-untyped-def]
-    org_keys = [
-        {"kid": k.kid, "alg": "ECDH-P256", "pub": b64u_encode(k.public_key), "current": k.current}
-        for k in keys.list_keys(db.session)
-    ]
+    org_keys, signed = keylists.phone_keys(db.session), keylists.latest(db.session)
     teams = relays.team_names(db.session)
     _mark(relay)
-    return jsonify(keys=org_keys, teams=teams, versions=sorted(WIRES), name=relay.name)
+    return jsonify(
+        keys=org_keys,
+        teams=teams,
+        versions=sorted(WIRES),
+        name=relay.name,
+        **({"signed_keys": signed.wire()} if signed else {}),
+    )
 
 
 @bp.post("/relay/reports")

@@ -10,14 +10,14 @@ from flask import Response, after_this_request, current_app, jsonify, request
 from flask_babel import gettext
 
 from ..config import Config
-from ..crypto import WIRES, b64u_encode
+from ..crypto import WIRES
 from ..database import end_read, writing
 from ..errors import N_, BadRequest, Forbidden, Invalid, TooLarge, UnsupportedMedia
 from ..extensions import db
 from ..i18n import language_entries
 from ..inputs import has_lone_surrogate
 from ..looks import look_or_default, offered_looks
-from ..services import attachments, audit, devices, enrollment, forms, keys, relays, reports
+from ..services import attachments, audit, devices, enrollment, forms, keylists, relays, reports
 from ..services.devices import AuthenticatedDevice
 from . import bp
 from .auth import delivering_device_required, device_required
@@ -67,10 +67,7 @@ def enroll():  # type: ignore[no-untyped-def]
 @bp.get("/bootstrap")
 @device_required
 def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
-    org_keys = [
-        {"kid": k.kid, "alg": "ECDH-P256", "pub": b64u_encode(k.public_key), "current": k.current}
-        for k in keys.list_keys(db.session)
-    ]
+    org_keys, signed = keylists.phone_keys(db.session), keylists.latest(db.session)
     if devices.sync_mark_due(device):
         with writing(db.session):
             devices.mark_synced(db.session, device)
@@ -81,6 +78,7 @@ def bootstrap(device: AuthenticatedDevice):  # type: ignore[no-untyped-def]
         locales=languages,
         phone=_config().phone_rules,
         versions=sorted(WIRES),
+        **({"signed_keys": signed.wire()} if signed else {}),
     )
 
 

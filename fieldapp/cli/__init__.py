@@ -123,9 +123,11 @@ main.add_command(routes_command)
 
 def _add_serverless_commands() -> None:
     from .decrypt import decrypt, report  # run where there is no server: they never load the app
+    from .keys import keys_group  # its `sign` runs where the organisation key is; the rest load the app
 
     main.add_command(decrypt)
     main.add_command(report)
+    main.add_command(keys_group)
 
 
 _add_serverless_commands()

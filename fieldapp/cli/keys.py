@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,10 +11,12 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from ..crypto import generate_recovery_phrase, make_recovery_kit
+from ..crypto import b64u_decode, b64u_encode, generate_recovery_phrase, make_recovery_kit, signing
 from ..database import writing
+from ..errors import N_, DomainError
 from ..extensions import db
-from ..services import audit, keys, users
+from ..services import audit, keylists, keys, users
+from .decrypt import KEY_OPTION, KIT_OPTION
 from .shared import domain_command, find_account, read_secret, settings
 
 
@@ -205,3 +208,82 @@ def keys_list() -> None:
         retired = key.retired_on.isoformat() if key.retired_on else "-"
         current = "current" if key.current else "-"
         click.echo(f"{key.kid}\t{key.mode}\t{current}\t{key.created_on.isoformat()}\t{retired}")
+
+
+@keys_group.command("unsigned")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Archivo nuevo.")
+@domain_command
+def keys_unsigned(out_path: str) -> None:
+    """Escribe la lista de claves de aquí para firmarla fuera de línea (fieldapp keys sign)."""
+    document, signer = keylists.unsigned_document(db.session), keylists.pinned_signer(db.session)
+    body = {"list": b64u_encode(document), "signer": b64u_encode(signer) if signer else None}
+    _write_new(Path(out_path), json.dumps(body, indent=1).encode())
+    click.echo(_("Lista de claves por firmar: %(path)s", path=out_path))
+
+
+@keys_group.command("sign", with_appcontext=False)
+@click.argument("unsigned_path", type=click.Path(exists=True, dir_okay=False))
+@KEY_OPTION
+@KIT_OPTION
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Archivo nuevo.")
+def keys_sign(unsigned_path: str, key_path: str | None, kit_path: str | None, out_path: str) -> None:
+    """Firma una lista de claves donde está la clave de la organización, sin servidor ni red."""
+    from .decrypt import _keys, _translate
+
+    _ = _translate()  # noqa: N806  (the command line's gettext, without an app)
+    try:
+        unsigned = json.loads(Path(unsigned_path).read_bytes())
+        document = b64u_decode(unsigned["list"])
+        expected = b64u_decode(unsigned["signer"]) if unsigned.get("signer") else None
+        signing.parse_list(document)
+    except (ValueError, TypeError, KeyError, signing.KeyListError):
+        raise click.ClickException(_("El archivo no es una lista de claves de fieldapp keys unsigned.")) from None
+    try:
+        private_keys = _keys(key_path, kit_path, _)
+    except DomainError as exc:
+        raise click.ClickException(exc.render(_)) from None
+    candidates = [signing.derive_signing_key(key) for key in private_keys.values()]
+    chosen = next((k for k in candidates if expected is None or signing.signer_raw(k) == expected), None)
+    if chosen is None:
+        raise click.ClickException(
+            _("Esta clave no hace la clave de firma de la organización (huella %(fingerprint)s).")
+            % {"fingerprint": signing.fingerprint(expected or b"")}
+        )
+    signed = {
+        "list": b64u_encode(document),
+        "sig": b64u_encode(signing.sign_list(chosen, document)),
+        "signer": b64u_encode(signing.signer_raw(chosen)),
+    }
+    _write_new(Path(out_path), json.dumps(signed, indent=1).encode(), _)
+    click.echo(_("Lista firmada: %(path)s") % {"path": out_path})
+    click.echo(
+        _("Huella de la organización: %(fingerprint)s")
+        % {"fingerprint": signing.fingerprint(signing.signer_raw(chosen))}
+    )
+
+
+@keys_group.command("import-signed")
+@click.argument("signed_path", type=click.Path(exists=True, dir_okay=False))
+@domain_command
+def keys_import_signed(signed_path: str) -> None:
+    """Importa una lista de claves firmada fuera de línea: los teléfonos la reciben en su próxima conexión."""
+    try:
+        member = json.loads(Path(signed_path).read_bytes())
+    except ValueError:
+        raise click.ClickException(_("El archivo no es una lista de claves firmada.")) from None
+    with writing(db.session):
+        imported = keylists.import_signed(db.session, member)
+        audit.record(db.session, "cli", "key_list_signed", seq=imported.seq, kid=imported.current.kid)
+        seq, current, signer = imported.seq, imported.current.kid, imported.signer
+    click.echo(_("Lista de claves %(seq)s importada; clave actual: %(kid)s", seq=seq, kid=current))
+    click.echo(_("Huella de la organización: %(fingerprint)s", fingerprint=signing.fingerprint(signer)))
+
+
+def _write_new(path: Path, data: bytes, translate: Callable[[str], str] | None = None) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        message = N_("Ya existe %(path)s; no se sobrescribe.")
+        raise click.ClickException((translate or _)(message) % {"path": str(path)}) from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)

@@ -11,10 +11,11 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
+from ..crypto import signing
 from ..database import writing
 from ..errors import DomainError
 from ..extensions import db
-from ..services import audit, forwarding, relays
+from ..services import audit, forwarding, keylists, relays
 from .shared import domain_command, settings
 
 
@@ -37,11 +38,14 @@ def relay_join(url: str, code: str, ca_file: str | None) -> None:
     ca_pem = Path(ca_file).read_text(encoding="ascii", errors="replace") if ca_file else None
     joined = forwarding.join(db.session, url, code, ca_pem, _transport())
     name, hq = joined.name, joined.hq_url
+    signer = keylists.pinned_signer(db.session)
     with writing(db.session):
         audit.record(db.session, "cli", "relay_joined", hq=hq, name=name)
     click.echo(
         _("Base «%(name)s» inscrita en %(url)s. Reenvía cada minuto mientras fieldapp serve corre.", name=name, url=hq)
     )
+    if signer:  # the base took HQ's first list on trust: this is what the admin compares with HQ's Claves page
+        click.echo(_("Huella de la organización: %(fingerprint)s", fingerprint=signing.fingerprint(signer)))
 
 
 @relay_group.command("status")

@@ -3,7 +3,9 @@
 - `envelope`: the wire formats of PROTOCOL.md v1 and v2 (report envelopes, attachment chunks), twin of
   static/js/crypto.js;
 - `custody`: passphrase hashes, wrapped organisation keys, keys sealed to a holder, recovery kits;
-- `digests`: what the database keeps of random tokens and codes.
+- `digests`: what the database keeps of random tokens and codes;
+- `signing`: the organisation's signed key list (PROTOCOL.md §12), twin of static/js/crypto.js's verifyKeyList;
+- `tls`: a base's own authority and certificate for its local network.
 
 Callers use `from fieldapp import crypto` and the names below.
 """

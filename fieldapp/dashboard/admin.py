@@ -6,11 +6,12 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..config import Config
+from ..crypto import signing
 from ..database import writing
 from ..errors import N_, Invalid, TooManyAttempts
 from ..extensions import db
 from ..models import Role, User
-from ..services import audit, keys, users
+from ..services import audit, keylists, keys, users
 from . import bp
 from .auth import role_required
 from .setup import recovery_kit_context
@@ -64,7 +65,20 @@ def user_clear_lock(user: User, user_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/dashboard/keys")
 @role_required(ADMIN)
 def keys_page(user: User):  # type: ignore[no-untyped-def]
-    return render_template("dashboard/keys.html", user=user, org_keys=keys.list_keys(db.session))
+    return _keys_page(user)
+
+
+def _keys_page(user: User, **context: object) -> str:
+    signed = keylists.latest(db.session)
+    return render_template(
+        "dashboard/keys.html",
+        user=user,
+        org_keys=keys.list_keys(db.session),
+        signed=signed,
+        fingerprint=signing.fingerprint(signed.signer) if signed else None,
+        list_pending=keylists.pending(db.session),
+        **context,
+    )
 
 
 @bp.post("/dashboard/keys/rotate")
@@ -79,9 +93,7 @@ def key_rotate(user: User):  # type: ignore[no-untyped-def]
         rotation = keys.prepare_rotation(db.session, user, current_passphrase, passphrase, config.kdf)
     except (keys.WrongKeyPassphrase, TooManyAttempts) as exc:
         status = refused_key_passphrase(user, exc)
-        return render_template(
-            "dashboard/keys.html", user=user, org_keys=keys.list_keys(db.session), error=exc.render(gettext)
-        ), status
+        return _keys_page(user, error=exc.render(gettext)), status
     name = user.username
     with writing(db.session):
         keys.store_rotation(db.session, user, rotation)

@@ -6,11 +6,12 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..config import Config
+from ..crypto import signing
 from ..database import end_read, writing
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Role, User
-from ..services import audit, forwarding, relays
+from ..services import audit, forwarding, keylists, relays
 from . import bp
 from .auth import role_required
 
@@ -29,6 +30,9 @@ def _page(user: User, status: int = 200, **context: object):  # type: ignore[no-
             waiting=forwarding.waiting(db.session) if link else None,
             refusals=forwarding.refusals(db.session) if link else [],
             relays=relays.list_relays(db.session),
+            fingerprint=signing.fingerprint(signer)
+            if link and (signer := keylists.pinned_signer(db.session))
+            else None,
             **context,
         ),
         status,

@@ -11,13 +11,13 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from ..config import Config
-from ..crypto import tls
+from ..crypto import signing, tls
 from ..database import writing
 from ..errors import N_, NotFound
 from ..extensions import db
 from ..looks import look_or_default, offered_looks, shell_looks
 from ..models import Role, User
-from ..services import audit, devices, enrollment, teams
+from ..services import audit, devices, enrollment, keylists, teams
 from . import bp
 from .auth import role_required
 
@@ -66,6 +66,7 @@ def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
     uses = request.form.get("uses", 1, type=int) or 1
     hours = request.form.get("hours", config.enroll_code_ttl_hours, type=int) or config.enroll_code_ttl_hours
     look = request.form.get("look") or None
+    signed = keylists.latest(db.session)  # the QR carries its signer's fingerprint: the phone pins it
     with writing(db.session):
         team = teams.find_team_by_id(db.session, team_id)
         offered = offered_looks(config.own_look)
@@ -78,7 +79,8 @@ def team_code(user: User, team_id: int):  # type: ignore[no-untyped-def]
         user=user,
         team=team,
         code=code,
-        qr=qr_svg(code),
+        qr=qr_svg(f"{code}#{signing.fingerprint_hex(signed.signer)}" if signed else code),
+        fingerprint=signing.fingerprint(signed.signer) if signed else None,
         uses=uses,
         hours=hours,
         look_name=look_or_default(look, config.default_look, offered).label(gettext),

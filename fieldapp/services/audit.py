@@ -54,6 +54,7 @@ ACTION_LABELS = {
     "translations_imported": N_("Catálogo importado"),
     "bundle_exported": N_("Paquete exportado"),
     "bundle_imported": N_("Paquete importado"),
+    "key_list_signed": N_("Lista de claves firmada"),
     "relay_added": N_("Base añadida"),
     "relay_enrolled": N_("Base inscrita"),
     "relay_revoked": N_("Base desconectada"),

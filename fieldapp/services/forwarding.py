@@ -21,7 +21,7 @@ from ..crypto import b64u_decode, kid_for
 from ..database import end_read, writing
 from ..errors import N_, Conflict, DomainError, Invalid
 from ..models import Attachment, AttachmentChunk, OrgKey, RelayLink, Report, Team, today, utcnow
-from . import keys
+from . import keylists, keys
 
 USER_AGENT = "fieldapp-relay"  # HQ stores no user agent; this one names software, not a person's phone
 MAX_ANSWER_BYTES = 4 << 20
@@ -188,7 +188,13 @@ def leave(session: Session) -> None:
 
 
 def adopt_keys(session: Session, bootstrap: object) -> None:
-    """HQ's public keys, as HQ lists them: phones enrolled here seal to HQ's current key (HQ alone reads them)."""
+    """HQ's public keys, as HQ lists them: phones enrolled here seal to HQ's current key (HQ alone reads them).
+    HQ's signed list is kept as it is and given to this base's phones; once there is one, only a list signed by
+    the same key is taken (PROTOCOL.md §12)."""
+    signed = bootstrap.get("signed_keys") if isinstance(bootstrap, dict) else None
+    if signed is not None or keylists.pinned_signer(session) is not None:
+        keylists.import_signed(session, signed)  # Invalid or Conflict: the keys here stay as they were
+        return
     listed = bootstrap.get("keys") if isinstance(bootstrap, dict) else None
     if not isinstance(listed, list) or not listed:
         raise Unreachable(N_("La sede no envió sus claves."))
@@ -312,15 +318,24 @@ def forward(session: Session, transport: TransportFactory = http_transport, prog
     try:
         boot = _answer_or_raise(hq.call("GET", "/api/v1/relay/bootstrap"), 200)
         contacted = True
-        with writing(session):
-            adopt_keys(session, boot)
+        keys_refused = _adopt_or_refuse(session, boot)
         _forward_reports(session, hq, done, progress)
         _forward_chunks(session, hq, done, progress)
     except (Unreachable, Invalid) as failure:
         _record_attempt(session, failure, contacted)
         raise
-    _record_attempt(session, None, True)
+    # Ciphertext goes on even when HQ's key list is refused: the base's phones keep sealing to the keys they had.
+    _record_attempt(session, keys_refused, True)
     return done
+
+
+def _adopt_or_refuse(session: Session, bootstrap: object) -> DomainError | None:
+    try:
+        with writing(session):
+            adopt_keys(session, bootstrap)
+    except (Invalid, Conflict) as refused:
+        return refused
+    return None
 
 
 def _next_reports(session: Session, after: int) -> list[tuple[int, str, str]]:

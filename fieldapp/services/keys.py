@@ -139,7 +139,15 @@ def store_managed_key(session: Session, prepared: PreparedKey, holder: User) -> 
     _check_holder(holder)
     key = _store_key(session, prepared.public_key, current=True)
     _store_grant(session, key, holder, prepared.wrapped)
+    _sign_with(session, {key.kid: crypto.load_private_key(prepared.private_der)})
     return NewKey(key, prepared.private_der)
+
+
+def _sign_with(session: Session, private_keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
+    """The key list signed again if these keys make the signing key and it needs it (PROTOCOL.md §12)."""
+    from . import keylists  # keylists reads keys through this module
+
+    keylists.sign_if_possible(session, private_keys)
 
 
 def create_managed_key(session: Session, holder: User, passphrase: str, kdf: crypto.KdfParams) -> NewKey:
@@ -178,6 +186,7 @@ def store_import(session: Session, prepared: PreparedImport, holder: User | None
     if prepared.managed is not None and holder is not None:
         _check_holder(holder)
         _store_grant(session, key, holder, prepared.managed.wrapped)
+        _sign_with(session, {key.kid: crypto.load_private_key(prepared.managed.private_der)})
     return key
 
 
@@ -229,6 +238,7 @@ class PreparedRotation:
     waiting: list[str]  # holders who get the new key at their next unlock
     left_out: list[str]  # holders with no key pair yet: they need `fieldapp keys grant` to read new reports
     holder_key: PreparedHolderKey | None  # the rotating admin's first key pair, if they had none
+    opened: dict[str, ec.EllipticCurvePrivateKey]  # the admin's keys the passphrase opened: one may sign the list
 
 
 def prepare_rotation(
@@ -272,7 +282,8 @@ def prepare_rotation(
         pending[grant.user_id] = crypto.seal_key_to_holder(new_key.private_der, new_key.kid, holder_key.public_key)
         waiting.append(grant.user.username)
     own_pair = None if _holder_key(session, admin.id) else prepare_holder_key(new_passphrase, kdf)
-    return PreparedRotation(new_key, pending, waiting, left_out, own_pair)
+    opened = unlock(session, admin, current_passphrase)
+    return PreparedRotation(new_key, pending, waiting, left_out, own_pair, opened)
 
 
 def store_rotation(session: Session, admin: User, rotation: PreparedRotation) -> NewKey:
@@ -282,6 +293,7 @@ def store_rotation(session: Session, admin: User, rotation: PreparedRotation) ->
         session.add(PendingGrant(key_id=new.key.id, user_id=user_id, sealed_private_key=sealed))
     _store_holder_key(session, admin, rotation.holder_key)
     session.flush()
+    _sign_with(session, {**rotation.opened, new.key.kid: crypto.load_private_key(new.private_der)})
     return new
 
 
@@ -338,6 +350,7 @@ def store_unlock(session: Session, user: User, prepared: PreparedUnlock) -> int:
         done += 1
     _store_holder_key(session, user, prepared.holder_key)
     session.flush()
+    _sign_with(session, prepared.keys)  # a server upgraded with keys and no signed list gets one here
     return done
 
 
@@ -421,6 +434,7 @@ def store_recovered(session: Session, prepared: PreparedKey, holder: User) -> Or
         has_current = session.scalar(select(OrgKey.id).where(OrgKey.current.is_(True)))
         key = _store_key(session, prepared.public_key, current=has_current is None)
     _store_grant(session, key, holder, prepared.wrapped)
+    _sign_with(session, {key.kid: crypto.load_private_key(prepared.private_der)})
     return key
 
 

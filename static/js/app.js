@@ -101,6 +101,11 @@ async function refreshOnce() {
   if (outcome === "wiped") {
     await dropForm();
     showEmpty();
+    return;
+  }
+  if (status.keysRefused !== (outcome === "refused")) {
+    status.keysRefused = outcome === "refused";
+    rerenderHomeIfShown();
   }
 }
 

@@ -150,3 +150,66 @@ export async function sealChunks(key, aid, plaintext, v = 1) {
   }
   return chunks;
 }
+
+// --- the organisation's signed key list (docs/PROTOCOL.md §12)
+
+export class KeyListRefused extends Error {}
+
+const LIST_CONTEXT = encoder.encode("fieldapp/1 key list\n");
+const ECDSA = { name: "ECDSA", namedCurve: "P-256" };
+
+// What a person compares, and the enrolment QR carries: the first 16 bytes of SHA-256 of the signer's key.
+export async function signerFingerprint(signer) {
+  return hex(await sha256(signer)).slice(0, 32);
+}
+
+// The same fingerprint as the dashboard shows it: 8 groups of 4.
+export function fingerprintText(fingerprint) {
+  return fingerprint.toUpperCase().match(/.{4}/g).join(" ");
+}
+
+// A bootstrap's `signed_keys`, checked: its signature by the signer it names, and a list of keys each named by
+// its own kid, one of them current. Throws KeyListRefused otherwise. Whether the signer is the pinned one is
+// the caller's to check (it has the pin).
+export async function verifyKeyList(signed) {
+  let list, sig, signer;
+  try {
+    if (!signed || typeof signed !== "object") throw new Error("absent");
+    [list, sig, signer] = [b64uDecode(signed.list), b64uDecode(signed.sig), b64uDecode(signed.signer)];
+  } catch {
+    throw new KeyListRefused("unreadable");
+  }
+  if (sig.length !== 64 || signer.length !== 65 || signer[0] !== 4) throw new KeyListRefused("lengths");
+  let ok = false;
+  try {
+    const key = await crypto.subtle.importKey("raw", signer, ECDSA, false, ["verify"]);
+    ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, sig, concat(LIST_CONTEXT, list));
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new KeyListRefused("signature");
+  let parsed;
+  try {
+    parsed = JSON.parse(new TextDecoder("ascii", { fatal: true }).decode(list));
+  } catch {
+    throw new KeyListRefused("not JSON");
+  }
+  const members = parsed && typeof parsed === "object" ? Object.keys(parsed).sort().join() : "";
+  if (members !== "format,keys,seq,v" || parsed.format !== "fieldapp-keys" || parsed.v !== 1 || !Number.isSafeInteger(parsed.seq) || parsed.seq < 1 || !Array.isArray(parsed.keys) || parsed.keys.length < 1) {
+    throw new KeyListRefused("format");
+  }
+  for (const entry of parsed.keys) {
+    const named = entry && typeof entry === "object" ? Object.keys(entry).sort().join() : "";
+    if (named !== "alg,current,kid,pub" || entry.alg !== "ECDH-P256" || typeof entry.current !== "boolean") throw new KeyListRefused("key");
+    let pub;
+    try {
+      pub = b64uDecode(entry.pub);
+    } catch {
+      throw new KeyListRefused("key");
+    }
+    if (pub.length !== 65 || pub[0] !== 4 || (await kidFor(pub)) !== entry.kid) throw new KeyListRefused("kid");
+  }
+  const kids = new Set(parsed.keys.map((k) => k.kid));
+  if (parsed.keys.filter((k) => k.current).length !== 1 || kids.size !== parsed.keys.length) throw new KeyListRefused("current");
+  return { seq: parsed.seq, keys: parsed.keys, signer, fingerprint: await signerFingerprint(signer) };
+}

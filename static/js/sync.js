@@ -2,7 +2,7 @@
 // rules), kept sealed to the phone's key: no DOM here.
 
 import * as api from "./api.js";
-import { hex, sha256 } from "./crypto.js";
+import { hex, KeyListRefused, sha256, verifyKeyList } from "./crypto.js";
 import * as db from "./db.js";
 import * as kept from "./kept.js";
 import * as lock from "./lock.js";
@@ -16,8 +16,10 @@ export function ordersWipe(error) {
 }
 
 // A bootstrap that brings something new (a key the server now knows, a form) may fix what it refused.
-// Answers "wiped" when the server ordered the wipe: done here, sealed reports kept and still sent.
-export async function refreshBootstrap(token) {
+// Answers "wiped" when the server ordered the wipe: done here, sealed reports kept and still sent; "refused"
+// when its key list is not the organisation's (nothing of it is kept: the phone seals as before).
+// `expected`: the signer's fingerprint an enrolment QR carried.
+export async function refreshBootstrap(token, expected = null) {
   let data;
   try {
     data = await api.bootstrap(token);
@@ -27,6 +29,14 @@ export async function refreshBootstrap(token) {
     kept.forget();
     return "wiped";
   }
+  try {
+    data = await trustedKeys(data, expected);
+  } catch (error) {
+    if (!(error instanceof KeyListRefused)) throw error;
+    await db.setSetting("keysRefused", true);
+    return "refused";
+  }
+  await db.deleteSetting("keysRefused");
   await lock.setRules(data.phone);
   // Compared by a digest kept in the clear (a locked phone cannot read the sealed copy, and must still retry),
   // salted per phone so that it cannot link the phone to an organisation whose bootstrap is known.
@@ -38,6 +48,24 @@ export async function refreshBootstrap(token) {
     outbox.retryRejected();
   }
   return "fresh";
+}
+
+// The bootstrap with the keys its signed list names, once that list is signed by the key this phone pinned
+// (docs/PROTOCOL.md §12). The first signed list pins its signer; from then on an unsigned list, one by another
+// signer or an older one is refused. The pin is a salted digest in the clear: a locked phone checks it too.
+async function trustedKeys(data, expected) {
+  const pin = await db.getSetting("signer");
+  if (!data || !data.signed_keys) {
+    if (pin || expected) throw new KeyListRefused("unsigned");
+    return data; // a server that signs nothing, to a phone that pinned nothing
+  }
+  const verified = await verifyKeyList(data.signed_keys);
+  if (expected && verified.fingerprint !== expected) throw new KeyListRefused("not the signer the code named");
+  if (pin && (await digest(pin.salt + verified.fingerprint)) !== pin.tag) throw new KeyListRefused("another signer");
+  if (pin && verified.seq < pin.seq) throw new KeyListRefused("an older list");
+  const salt = pin ? pin.salt : randomHex();
+  await db.setSetting("signer", { salt, tag: await digest(salt + verified.fingerprint), seq: verified.seq });
+  return { ...data, keys: verified.keys, signer: verified.fingerprint };
 }
 
 const randomHex = () => hex(crypto.getRandomValues(new Uint8Array(16)));

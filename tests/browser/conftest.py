@@ -135,12 +135,22 @@ def enrol(page: Page, live_server: LiveServer, look: str | None = None) -> None:
 
 
 def choose_pin(page: Page, pin: str = PIN) -> None:
-    """The PIN chosen right after enrolment (the screen's words may be in any language)."""
+    """The PIN chosen right after enrolment (the screen's words may be in any language), once the worker has
+    compared the organisation's fingerprint a typed code brings (it matches: the supervisor's screen is the
+    live server's)."""
+    past_fingerprint(page)
     page.wait_for_selector("#pin-new")
     page.fill("#pin-new", pin)
     page.fill("#pin-again", pin)
     page.click("form.pin-form button.primary")
     page.wait_for_selector("#pin-new", state="detached", timeout=15000)
+
+
+def past_fingerprint(page: Page) -> None:
+    """After a typed code: the fingerprint screen, if the server signs its keys, answered "they match"."""
+    page.wait_for_selector("#pin-new, [data-testid=fingerprint]", timeout=20000)
+    if page.is_visible("[data-testid=fingerprint]"):
+        page.click("button.primary")
 
 
 def open_app(page: Page, pin: str = PIN) -> None:

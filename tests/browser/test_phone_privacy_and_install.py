@@ -10,7 +10,16 @@ from axe_playwright_python.sync_playwright import Axe
 
 import fieldapp.web.precache as precache
 
-from .conftest import PHONE_LOCALE, enrol, open_app, queued, save_report, wait_for_queued, wait_for_service_worker
+from .conftest import (
+    PHONE_LOCALE,
+    enrol,
+    open_app,
+    past_fingerprint,
+    queued,
+    save_report,
+    wait_for_queued,
+    wait_for_service_worker,
+)
 
 STORAGE_DUMP = """
 async () => {
@@ -116,6 +125,7 @@ window.BarcodeDetector = class { async detect() { return []; } };
     [
         "enrol",
         "scan",
+        "fingerprint",
         "pin setup",
         "lock",
         "home",
@@ -133,11 +143,16 @@ def test_no_serious_accessibility_violations(page, context, live_server, screen)
     if screen == "scan":
         page.click("text=Escanear código QR")
         page.wait_for_selector("video")
+    if screen == "fingerprint":
+        page.fill("#code", live_server.enrollment_code())
+        page.click("text=Conectar este teléfono")
+        page.wait_for_selector("[data-testid=fingerprint]")
     if screen == "pin setup":
         page.fill("#code", live_server.enrollment_code())
         page.click("text=Conectar este teléfono")
+        past_fingerprint(page)
         page.wait_for_selector("#pin-new")
-    if screen not in ("enrol", "scan", "pin setup"):
+    if screen not in ("enrol", "scan", "fingerprint", "pin setup"):
         enrol(page, live_server)
     if screen == "lock":
         page.reload()

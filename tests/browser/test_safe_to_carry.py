@@ -24,6 +24,7 @@ from .conftest import (
     choose_pin,
     enrol,
     open_app,
+    past_fingerprint,
     save_report,
     wait_for_queued,
     wait_for_service_worker,
@@ -230,6 +231,7 @@ def test_a_duress_pin_opens_an_empty_app_and_wipes_but_the_outbox_still_goes(
         page.goto(live_server.url + "/")
         page.fill("#code", live_server.enrollment_code())
         page.click("text=Conectar este teléfono")
+        past_fingerprint(page)
         page.wait_for_selector("#pin-duress")
         page.fill("#pin-new", PIN)
         page.fill("#pin-again", PIN)

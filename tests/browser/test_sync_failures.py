@@ -9,6 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from fieldapp import crypto
+from fieldapp.crypto import signing
 from fieldapp.extensions import db
 from fieldapp.models import Report
 
@@ -412,7 +414,12 @@ def test_a_rejected_report_is_sent_again_after_a_new_bootstrap(api_context, live
 
     def with_an_older_key_restored(route) -> None:  # type: ignore[no-untyped-def]
         real = route.fetch().json()
-        real["keys"].append({**real["keys"][0], "kid": "00" * 8, "current": False})
+        # The organisation signs a list with one more (retired) key: what the phone is given is new.
+        given = signing.from_wire(real["signed_keys"])
+        older = crypto.public_raw(crypto.generate_private_key())
+        listed = [*given.keys, signing.ListedKey(crypto.kid_for(older), older, False)]
+        restored = signing.signed_list(signing.derive_signing_key(live_server.private), given.seq + 1, listed)
+        real["signed_keys"], real["keys"] = restored.wire(), [key.entry() for key in listed]
         route.fulfill(status=200, content_type="application/json", body=json.dumps(real))
 
     page.route("**/api/v1/bootstrap", counted)

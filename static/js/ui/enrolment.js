@@ -1,7 +1,7 @@
 // Enrolment: the one-time code (typed or scanned), retried safely when an answer is lost.
 
 import * as api from "../api.js";
-import { b64uEncode } from "../crypto.js";
+import { b64uEncode, fingerprintText } from "../crypto.js";
 import * as db from "../db.js";
 import { t } from "../i18n.js";
 import * as kept from "../kept.js";
@@ -84,8 +84,38 @@ async function enrollmentIdFor(code) {
   return id;
 }
 
-async function enroll(code) {
-  const typed = code.trim();
+// An enrolment QR reads "CODE#FINGERPRINT": the organisation's signing key, which the phone then insists on.
+export function splitScanned(text) {
+  const found = /^(.*)#([0-9a-f]{32})$/.exec(text.trim());
+  return found ? { code: found[1], expected: found[2] } : { code: text.trim(), expected: null };
+}
+
+// A typed code brings no fingerprint: the worker compares the one the phone got with the supervisor's screen.
+function compareScreen(fingerprint) {
+  return new Promise((resolve) => {
+    show(
+      "enrol",
+      el("h1", { tabindex: "-1", text: t("Compare esta huella") }),
+      el("p", { text: t("Su supervisor ve la huella de su organización junto al código. Deben ser iguales:") }),
+      el("p", { class: "code", "data-testid": "fingerprint", text: fingerprintText(fingerprint) }),
+      el("button", { type: "button", class: "primary", onclick: () => resolve(true), text: t("Son iguales") }),
+      el("button", { type: "button", class: "secondary", onclick: () => resolve(false), text: t("No son iguales") }),
+    );
+  });
+}
+
+// An enrolment this phone will not keep: a server that is not the organisation's.
+async function forgetEnrolment() {
+  await db.deleteSetting("deviceToken");
+  await db.deleteSetting("signer");
+  kept.forget();
+}
+
+const NOT_OURS = () => t("Este servidor no tiene la firma de su organización. No use este código y avise a su supervisor.");
+
+async function enroll(scanned) {
+  const { code, expected } = splitScanned(scanned);
+  const typed = code;
   let answer;
   try {
     answer = await api.enroll(typed, await enrollmentIdFor(typed));
@@ -109,13 +139,22 @@ async function enroll(code) {
   await db.deleteSetting("enrollment");
   await db.deleteSetting("wiped");
   // The code is spent now; if keys and forms do not arrive, they are fetched again at start and after sync.
-  await refreshBootstrap(answer.device_token).catch(() => null);
+  const outcome = await refreshBootstrap(answer.device_token, expected).catch(() => null);
+  if (outcome === "refused") {
+    await forgetEnrolment();
+    return enrollScreen({ message: NOT_OURS() });
+  }
   status.disconnected = false;
   await requestPersistence();
   outbox.reconnected();
   await startLanguage();
   // At base, connected: every language is fetched now (a few seconds at most), to switch between them offline.
   await Promise.race([prefetchCatalogs().catch(() => null), new Promise((resolve) => setTimeout(resolve, 15000))]);
+  const boot = await kept.read("bootstrap");
+  if (!expected && boot && boot.signer && !(await compareScreen(boot.signer))) {
+    await forgetEnrolment();
+    return enrollScreen({ message: NOT_OURS() });
+  }
   // A phone connected again after a revocation keeps its PIN (and the drafts sealed under it).
   if (openKey()) {
     await sealScreens(); // the key may be new since the worker sealed them (a duress PIN's empty app)

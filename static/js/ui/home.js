@@ -85,6 +85,14 @@ export async function homeScreen(refreshing = false) {
         ? el("p", { class: "waiting", role: "status", text: t("El servidor tarda en responder. «Enviar ahora» lo intenta de nuevo sin esperar más.") })
         : null,
       status.problem ? el("p", { class: "error", role: "alert", text: status.problem }) : null,
+      status.keysRefused
+        ? el("p", {
+            class: "error",
+            role: "alert",
+            "data-testid": "keys-refused",
+            text: t("El servidor envió claves que su organización no firmó. El teléfono sigue cifrando con las de antes y guarda sus informes. Avise a su supervisor."),
+          })
+        : null,
       el("button", {
         class: "secondary",
         onclick: () => outbox.sendNow(),

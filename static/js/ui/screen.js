@@ -15,6 +15,7 @@ export const status = {
   stalled: false, // the answer to the request in flight is overdue
   sent: null, // how many reports the last sync delivered
   disconnected: false,
+  keysRefused: false, // the server's key list is not signed by the organisation this phone pinned
   notice: "", // e.g. "saved"
   updateReady: false,
   persisted: null,
