@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from fieldapp import crypto
 from fieldapp.cli import main
 from fieldapp.extensions import db
-from fieldapp.services import bundles
+from fieldapp.services import bundles, offline
 
 from .conftest import FAST_KDF, Org
 from .test_attachments import put
@@ -216,3 +217,44 @@ def test_a_crafted_rid_is_unreadable_and_a_repeated_report_writes_its_files_once
     assert "3 informes descifrados" in result.output and "1 no se pudieron abrir" in result.output
     assert not (laptop / "fuera").exists() and not any("fuera" in p for p in everything_under(laptop))
     assert len(list((laptop / "salida" / "attachments").rglob("*.webm"))) == 1
+
+
+def test_worker_processes_open_a_large_bundle_to_the_same_rows_in_the_same_order(org: Org, tmp_path) -> None:
+    good = [
+        crypto.seal_document(
+            {"form": "trafficking-report", "form_version": 1, "answers": {"people_count": n % 9 + 1}}, org.pub
+        )
+        for n in range(1100)
+    ]
+    bad = {**good[700], "ct": good[701]["ct"]}  # a report that does not open, in the middle of a window
+    lines = [*good[:700], bad, *good[701:]]
+    path = tmp_path / "grande.zip"
+    manifest = {"format": "fieldapp-bundle", "v": 2, "created_at": "2026-12-02T00:00:00+00:00", "count": len(lines)}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("manifest.json", json.dumps(manifest))
+        bundle.writestr("reports.jsonl", "".join(json.dumps({"team": "t", "envelope": e}) + "\n" for e in lines))
+    keys = {org.kid: org.private}
+    found = {}
+    for workers in (1, 2):
+        with bundles.open_bundle(path) as bundle:
+            _, reports = offline.read_bundle(bundle, keys, workers=workers)
+            found[workers] = [report.row for report in reports]
+    assert found[1] == found[2] and len(found[2]) == 1100
+    assert [row["rid"] for row in found[2]] == [e["rid"] for e in lines]
+    assert "error" in found[2][700] and "error" not in found[2][699]
+
+
+def test_a_line_that_is_not_json_refuses_a_large_bundle_in_worker_processes_too(org: Org, tmp_path) -> None:
+    good = crypto.seal_document({"form": "trafficking-report", "form_version": 1, "answers": {}}, org.pub)
+    lines = [json.dumps({"team": "t", "envelope": {**good, "rid": str(uuid.uuid4())}}) for _ in range(900)]
+    lines[600] = "{no es json"
+    path = tmp_path / "roto.zip"
+    manifest = {"format": "fieldapp-bundle", "v": 2, "created_at": "2026-12-02T00:00:00+00:00", "count": len(lines)}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("manifest.json", json.dumps(manifest))
+        bundle.writestr("reports.jsonl", "\n".join(lines) + "\n")
+    for workers in (1, 2):
+        with bundles.open_bundle(path) as bundle, pytest.raises(bundles.BundleError) as refused:
+            _, reports = offline.read_bundle(bundle, {org.kid: org.private}, workers=workers)
+            list(reports)
+        assert refused.value.params == {"line": 601} and "no es JSON" in refused.value.msgid

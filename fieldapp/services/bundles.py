@@ -174,6 +174,11 @@ class Checked:
     chunks: dict[str, dict[int, zipfile.ZipInfo]]  # aid -> index -> member
     declared: dict[str, tuple[int, int]]  # aid -> (chunks, envelope version), of well-formed reports
     digests: list[bytes] = field(default_factory=list)  # each line's, in order (the checking pass)
+    # A small bundle's lines as the checking pass parsed them: the writing pass stores these, not a second reading.
+    kept_lines: list[Line] | None = None
+
+
+KEEP_LINES_BYTES = 24 << 20  # reports.jsonl up to this size is read once; a larger one twice, in bounded memory
 
 
 def _refuse(reason: str, **params: object) -> BundleError:
@@ -220,18 +225,25 @@ def _raw_lines(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, max_line: int) ->
 
 def lines_of(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, version: int, max_line: int) -> Iterator[Line]:
     """Each line of reports.jsonl, parsed; a line over `max_line` bytes or not JSON refuses the bundle."""
-    for number, raw in enumerate(_raw_lines(bundle, info, max_line), start=1):
-        try:
-            item = json.loads(raw)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise _refuse(N_("La línea %(line)s de reports.jsonl no es JSON válido."), line=number) from exc
-        digest = hashlib.blake2b(raw, digest_size=16).digest()
-        if version == 1:
-            yield Line(number, None, item, digest)
-            continue
-        if type(item) is not dict or set(item) != {"team", "envelope"} or not isinstance(item["team"], str):
-            raise _refuse(N_('La línea %(line)s de reports.jsonl no es {"team", "envelope"}.'), line=number)
-        yield Line(number, item["team"][:200], item["envelope"], digest)
+    for number, raw in enumerate(raw_lines(bundle, info, max_line), start=1):
+        yield parse_line(number, raw, version)
+
+
+raw_lines = _raw_lines
+
+
+def parse_line(number: int, raw: bytes, version: int) -> Line:
+    """One line of reports.jsonl: a v1 envelope, or a v2 `{"team", "envelope"}`; not JSON refuses the bundle."""
+    try:
+        item = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _refuse(N_("La línea %(line)s de reports.jsonl no es JSON válido."), line=number) from exc
+    digest = hashlib.blake2b(raw, digest_size=16).digest()
+    if version == 1:
+        return Line(number, None, item, digest)
+    if type(item) is not dict or set(item) != {"team", "envelope"} or not isinstance(item["team"], str):
+        raise _refuse(N_('La línea %(line)s de reports.jsonl no es {"team", "envelope"}.'), line=number)
+    return Line(number, item["team"][:200], item["envelope"], digest)
 
 
 def _members(bundle: zipfile.ZipFile) -> tuple[zipfile.ZipInfo, zipfile.ZipInfo, dict[str, dict[int, zipfile.ZipInfo]]]:
@@ -331,14 +343,18 @@ def check_bundle(bundle: zipfile.ZipFile, max_ct_bytes: int) -> Checked:
     max_line = max_ct_bytes * 4 // 3 + 64 * 1024
     declared: dict[str, tuple[int, int]] = {}
     seen = 0
+    kept: list[Line] | None = [] if lines_info.file_size <= KEEP_LINES_BYTES else None
     for line in lines_of(bundle, lines_info, version, max_line):  # read to its end: its CRC is checked
         seen += 1
         checked.digests.append(line.digest)
+        if kept is not None:
+            kept.append(line)
         for aid, said in declared_by(line.envelope).items():
             if declared.setdefault(aid, said) != said:  # one attachment, two sizes: which chunks would be read?
                 raise _refuse(N_("Dos informes del paquete declaran el adjunto %(aid)s de dos maneras."), aid=aid)
     checked.declared.update(declared)
     check_lines_end(checked, seen)
+    checked.kept_lines = kept
     for aid, members in chunks.items():
         n, v = declared[aid]
         full = crypto.wire(v).chunk_size + crypto.TAG_LEN
@@ -366,7 +382,8 @@ def open_bundle(path: Path) -> zipfile.ZipFile:
 def _batches(bundle: zipfile.ZipFile, checked: Checked, max_line: int) -> Iterator[list[Line]]:
     batch: list[Line] = []
     chunk_bytes = 0
-    for line in lines_of(bundle, bundle.getinfo(REPORTS), checked.version, max_line):
+    lines = checked.kept_lines
+    for line in lines if lines is not None else lines_of(bundle, bundle.getinfo(REPORTS), checked.version, max_line):
         envelope = line.envelope
         att = envelope.get("att") if isinstance(envelope, dict) else None
         size = sum(

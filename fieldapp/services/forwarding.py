@@ -338,17 +338,30 @@ def _adopt_or_refuse(session: Session, bootstrap: object) -> DomainError | None:
     return None
 
 
-def _next_reports(session: Session, after: int) -> list[tuple[int, str, str]]:
+@dataclass(frozen=True)
+class _Waiting:
+    id: int
+    rid: str
+    team: str
+    envelope: str  # the canonical JSON the base stored: sent as it is, never parsed again
+
+
+def _next_reports(session: Session, after: int) -> list[_Waiting]:
     query = (
-        select(Report.id, Team.name, Report.envelope)
+        select(Report.id, Report.rid, Team.name, Report.envelope)
         .join(Team, Team.id == Report.team_id)
         .where(Report.forwarded_on.is_(None), Report.forward_refusal.is_(None), Report.id > after)
         .order_by(Report.id)
         .limit(BATCH_REPORTS)
     )
-    rows = [(row.id, row.name, row.envelope) for row in session.execute(query)]
+    rows = [_Waiting(row.id, row.rid, row.name, row.envelope) for row in session.execute(query)]
     end_read(session)
     return rows
+
+
+def _batch_body(batch: list[_Waiting]) -> bytes:
+    items = ",".join(f'{{"team":{json.dumps(w.team, ensure_ascii=False)},"envelope":{w.envelope}}}' for w in batch)
+    return f'{{"reports":[{items}]}}'.encode()
 
 
 def _forward_reports(session: Session, hq: Transport, done: Pass, progress: Progress | None) -> None:
@@ -356,28 +369,22 @@ def _forward_reports(session: Session, hq: Transport, done: Pass, progress: Prog
     while rows := _next_reports(session, after):
         batch, size = [], 0
         for row in rows:
-            if batch and size + len(row[2]) > BATCH_BYTES:
+            if batch and size + len(row.envelope) > BATCH_BYTES:
                 break
             batch.append(row)
-            size += len(row[2]) + len(row[1]) + 32
-        body = json.dumps(
-            {"reports": [{"team": team, "envelope": json.loads(text)} for _, team, text in batch]},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        answer = _answer_or_raise(hq.call("POST", "/api/v1/relay/reports", body), 200)
+            size += len(row.envelope) + len(row.team) + 32
+        answer = _answer_or_raise(hq.call("POST", "/api/v1/relay/reports", _batch_body(batch)), 200)
         results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(batch):
             raise Unreachable(N_("La sede respondió al lote algo inesperado; se enviará de nuevo."))
         confirmed, refused = [], []
-        for (report_id, _, text), result in zip(batch, results, strict=True):
-            rid = json.loads(text)["rid"]
-            if not isinstance(result, dict) or result.get("rid") != rid:
+        for waiting_report, result in zip(batch, results, strict=True):
+            if not isinstance(result, dict) or result.get("rid") != waiting_report.rid:
                 continue  # an answer for another report confirms nothing: this one goes again
             if result.get("status") in ("stored", "duplicate"):
-                confirmed.append(report_id)
+                confirmed.append(waiting_report.id)
             elif result.get("status") == "rejected":
-                refused.append((report_id, str(result.get("error") or "")[:REFUSAL_CHARS] or "rejected"))
+                refused.append((waiting_report.id, str(result.get("error") or "")[:REFUSAL_CHARS] or "rejected"))
         with writing(session):
             if confirmed:
                 session.execute(
@@ -395,7 +402,7 @@ def _forward_reports(session: Session, hq: Transport, done: Pass, progress: Prog
                 )
         done.confirmed += len(confirmed)
         done.refused += len(refused)
-        after = batch[-1][0]
+        after = batch[-1].id
         if progress:
             progress(done)
 
@@ -456,16 +463,19 @@ def _forward_chunks(session: Session, hq: Transport, done: Pass, progress: Progr
             held_there = {i for i in held if isinstance(i, int)} if isinstance(held, list) else set()
             indices = _unforwarded(session, attachment_id)
             already = [i for i in indices if i in held_there]
-            if already:
-                _mark_chunks(session, attachment_id, already)
-                done.chunks += len(already)
-            for index in (i for i in indices if i not in held_there):
-                _forward_chunk(session, hq, attachment_id, aid, index, done)
-                if progress:
-                    progress(done)
+            done.chunks += len(already)
+            sent = [
+                i for i in indices if i not in held_there and _forward_chunk(session, hq, aid, attachment_id, i, done)
+            ]
+            # One mark per attachment: after a cut before it, the next pass's status shows what HQ holds.
+            if already or sent:
+                _mark_chunks(session, attachment_id, already + sent)
+            if progress:
+                progress(done)
 
 
-def _forward_chunk(session: Session, hq: Transport, attachment_id: int, aid: str, index: int, done: Pass) -> None:
+def _forward_chunk(session: Session, hq: Transport, aid: str, attachment_id: int, index: int, done: Pass) -> bool:
+    """Send one chunk; True once HQ holds it (its 204, or its 409: HQ keeps the bytes it got first)."""
     data = session.scalar(
         select(AttachmentChunk.data).where(
             AttachmentChunk.attachment_id == attachment_id, AttachmentChunk.index == index
@@ -473,14 +483,14 @@ def _forward_chunk(session: Session, hq: Transport, attachment_id: int, aid: str
     )
     end_read(session)
     if data is None:
-        return
+        return False
     put = hq.call("PUT", f"/api/v1/relay/attachments/{aid}/chunks/{index}", bytes(data), "application/octet-stream")
     if put.status in SKIPPED:
         done.problems.append(aid)
-        return
+        return False
     if put.status == 409:
-        done.conflicts += 1  # HQ keeps the bytes it got first, as it does for phones
+        done.conflicts += 1
     elif put.status != 204:
         _answer_or_raise(put, 204)
-    _mark_chunks(session, attachment_id, [index])
     done.chunks += 1
+    return True
