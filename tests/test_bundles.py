@@ -322,6 +322,25 @@ def test_the_command_line_packs_and_unpacks_with_counts_and_clear_refusals(
     assert "Traceback" not in result.output
     result = runner.invoke(args=["bundle", "export", "--team", "Nadie", "--out", str(tmp_path / "n.zip")])
     assert result.exit_code != 0 and "Nadie" in result.output and not (tmp_path / "n.zip").exists()
+    kept = out.read_bytes()  # an earlier bundle on the stick is never written over
+    result = runner.invoke(args=["bundle", "export", "--out", str(out)])
+    assert result.exit_code != 0 and "no se sobrescribe" in result.output and out.read_bytes() == kept
+    assert sorted(p.name for p in tmp_path.glob(".*partial")) == []
+
+
+def test_a_bundle_is_moved_into_place_where_the_stick_has_no_hard_links(
+    org: Org, client, app, tmp_path, monkeypatch
+) -> None:
+    client.post("/api/v1/reports", json={"reports": [org.envelope()]}, headers=org.headers)
+
+    def no_links(*args):  # type: ignore[no-untyped-def]
+        raise PermissionError("vfat")
+
+    monkeypatch.setattr(bundles.os, "link", no_links)
+    assert export_to(app, tmp_path / "fat.zip") == 1
+    assert zipfile.ZipFile(tmp_path / "fat.zip").testzip() is None
+    with pytest.raises(bundles.Conflict):
+        export_to(app, tmp_path / "fat.zip")
 
 
 def test_an_admin_downloads_and_uploads_bundles_in_the_dashboard(org: Org, client, app, tmp_path) -> None:

@@ -97,6 +97,30 @@ def test_tls_init_writes_the_files_once_and_serve_needs_them(app, runner) -> Non
     assert bad.exit_code != 0
 
 
+def test_serve_with_tls_prints_its_setup_link_with_a_name_the_certificate_holds(app, runner, monkeypatch) -> None:
+    from fieldapp import server as serving
+
+    monkeypatch.setattr(serving, "serve_with_gunicorn", lambda *args, **kwargs: None)
+    monkeypatch.setattr(serving, "serve_with_werkzeug", lambda *args, **kwargs: None)
+    monkeypatch.setattr(serving, "start_forwarder", lambda seconds: None)
+    assert runner.invoke(args=["tls", "init", "--name", "base.local", "--ip", "192.168.10.5"]).exit_code == 0
+    served = runner.invoke(args=["serve", "--tls", "--host", "0.0.0.0"])
+    assert served.exit_code == 0, served.output
+    assert "https://base.local:5000/setup/" in served.output and "https://127.0.0.1" not in served.output
+
+
+@pytest.mark.parametrize(
+    "names,ips,first",
+    [
+        (["base.local"], ["192.168.1.2"], "base.local"),
+        ([], ["192.168.1.2"], "192.168.1.2"),
+        ([], ["fd00::5"], "[fd00::5]"),
+    ],
+)
+def test_the_first_name_of_a_certificate_is_what_links_use(names, ips, first) -> None:
+    assert tls.first_name(tls.make_local_tls(names, ips).server_cert) == first
+
+
 def test_the_admin_is_offered_the_authority_and_its_fingerprint(org, client, app, runner) -> None:
     login(client, "ana")
     assert "Certificado de esta base" not in client.get("/dashboard/teams").get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -10,24 +11,27 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from werkzeug.routing import Map
 
+from ..crypto import tls
 from ..database import release_before_fork, writing
 from ..extensions import db
 from ..security import ScrubAddresses, ScrubRequestTargets
 from ..services import setup, users
 
 
-def _setup_url(host: str, port: int, token: str, scheme: str = "http") -> str:
+def _setup_url(host: str, port: int, token: str, scheme: str = "http", certificate: Path | None = None) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (printing, not binding)
+    if certificate is not None:  # over HTTPS, a name the certificate holds: a browser takes no other
+        shown = tls.first_name(certificate.read_bytes()) or shown
     return f"{scheme}://{shown}:{port}/setup/{token}"
 
 
-def _print_setup_link_if_needed(host: str, port: int, scheme: str = "http") -> None:
+def _print_setup_link_if_needed(host: str, port: int, scheme: str = "http", certificate: Path | None = None) -> None:
     if users.admin_exists(db.session):
         return
     with writing(db.session):
         token = setup.issue_setup_token(db.session)
     click.echo(_("Aún no hay administrador. Abra este enlace de un solo uso para configurar fieldapp:"))
-    click.echo(_setup_url(host, port, token, scheme))
+    click.echo(_setup_url(host, port, token, scheme, certificate))
 
 
 def _configure_logging(url_map: Map) -> None:
@@ -71,7 +75,7 @@ def serve(host: str, port: int, workers: int, threads: int, server: str, use_tls
     scheme = "https" if files else "http"
     address = f"{scheme}://{host}:{port}/"
     click.echo(_("fieldapp sirve en %(url)s", url=address))
-    _print_setup_link_if_needed(host, port, scheme)
+    _print_setup_link_if_needed(host, port, scheme, files[0] if files else None)
     # The start-up checks end here: no transaction of theirs may live on in the server or its workers.
     db.session.remove()
     release_before_fork(db.engine)

@@ -116,3 +116,20 @@ def spki_sha256(cert_pem: bytes) -> str:
     key = x509.load_pem_x509_certificate(cert_pem).public_key()
     spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def first_name(cert_pem: bytes) -> str | None:
+    """The first name a server certificate holds (a DNS name, else an address, bracketed if IPv6), to print links
+    a browser will take."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    dns = names.get_values_for_type(x509.DNSName)
+    if dns:
+        return dns[0]
+    ips = names.get_values_for_type(x509.IPAddress)
+    if not ips:
+        return None
+    return f"[{ips[0]}]" if ips[0].version == 6 else str(ips[0])

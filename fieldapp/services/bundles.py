@@ -140,7 +140,10 @@ def iter_bundle(
 def write_bundle_file(
     session: Session, path: Path, *, since: dt.date | None = None, team: Team | None = None, **kwargs: Any
 ) -> int:
-    """A bundle at `path`, whole or not at all: written beside it, then moved into place; its count."""
+    """A bundle at `path`, whole or not at all: written beside it, then linked into place, never over a file
+    already there (Conflict: an earlier bundle on the stick is not lost); its count."""
+    if path.exists():
+        raise Conflict(N_("Ya existe %(path)s; no se sobrescribe."), path=str(path))
     count = count_selected(session, since, team)
     partial = path.with_name(f".{path.name}.partial")
     try:
@@ -148,7 +151,16 @@ def write_bundle_file(
         with os.fdopen(fd, "wb") as out:
             for piece in iter_bundle(session, since=since, team=team, **kwargs):
                 out.write(piece)
-        partial.replace(path)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(partial, path)  # fails, instead of replacing, if a file took the name meanwhile
+        except FileExistsError:
+            raise Conflict(N_("Ya existe %(path)s; no se sobrescribe."), path=str(path)) from None
+        except OSError:  # no hard links (a FAT or exFAT stick): checked again, then moved into place
+            if path.exists():
+                raise Conflict(N_("Ya existe %(path)s; no se sobrescribe."), path=str(path)) from None
+            partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
     return count
