@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -55,7 +56,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @functools.cache
 def compiled_translations() -> Path:
     """The shipped catalogs, compiled once per run into a copy: tests never write into translations/."""
-    copy = Path(tempfile.mkdtemp(prefix="fieldapp-translations-")) / "translations"
+    folder = Path(tempfile.mkdtemp(prefix="fieldapp-translations-"))
+    atexit.register(shutil.rmtree, folder, True)  # one per test process, gone with it
+    copy = folder / "translations"
     shutil.copytree(PROJECT_ROOT / "translations", copy, ignore=shutil.ignore_patterns("*.mo", "*.json", ".*"))
     shutil.copy(PROJECT_ROOT / "translations" / "locales.json", copy / "locales.json")
     i18n_catalogs.compile_catalogs(copy)
