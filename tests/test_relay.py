@@ -176,7 +176,8 @@ def test_a_base_code_is_spent_once_and_a_lost_answer_is_retried(app, client) -> 
     assert other.status_code == 403
     token = again.json["relay_token"]
     assert client.get("/api/v1/relay/bootstrap", headers=bearer(token)).status_code == 200
-    # Once its token is used, the code is gone for good, even with the same enrollment_id.
+    # A bootstrap alone leaves the retry open (a join may fail after it); the first delivery ends it for good.
+    assert client.post("/api/v1/relay/reports", json={"reports": []}, headers=bearer(token)).status_code == 200
     assert client.post("/api/v1/relay/enroll", json={"code": code, "enrollment_id": "r" * 24}).status_code == 403
 
 
@@ -512,3 +513,58 @@ def test_a_base_gives_its_phones_hq_s_signed_list_and_refuses_one_signed_by_anot
         link = forwarding.link(db.session)
         assert "otra clave" in forwarding.render_error(link.last_error, lambda s: s)
     assert base.test_client().get("/api/v1/bootstrap", headers=headers).json["signed_keys"] == hq_boot["signed_keys"]
+
+
+def test_a_base_set_up_with_its_own_key_joins_and_takes_hq_s_signed_list(org: Org, app, base) -> None:
+    with base.app_context():  # first run at the base: an admin and a key of its own, with its own signed list
+        own_admin = users.create_user(db.session, "admin", Role.ADMIN.value, LOGIN_PASSPHRASE, FAST_KDF)
+        from fieldapp.services import keys
+
+        keys.create_managed_key(db.session, own_admin, "frase de la base 2026", FAST_KDF)
+        db.session.commit()
+        assert keylists.latest(db.session) is not None
+    join(base, app)
+    headers, pub = phone_at(base)
+    hq_list = app.test_client().get("/api/v1/bootstrap", headers=org.headers).json["signed_keys"]
+    assert base.test_client().get("/api/v1/bootstrap", headers=headers).json["signed_keys"] == hq_list
+    assert pub == org.pub
+
+
+def test_a_join_that_fails_after_hq_answered_can_be_tried_again_with_the_same_code(org: Org, app, base) -> None:
+    code = relay_code(app)
+    failing = ToHq(app, [None, "down"])  # enrolled, then the bootstrap's answer is lost
+    with base.app_context():
+        with pytest.raises(Unreachable):
+            forwarding.join(db.session, "https://sede.example.org", code, None, failing, "secreto de la base")
+        db.session.remove()
+        joined = forwarding.join(db.session, "https://sede.example.org", code, None, ToHq(app), "secreto de la base")
+        assert joined.name == "Base Huepetuhe"
+
+
+@pytest.mark.parametrize("url", ["https://sede.org:99999", "https://sede.org:abc", "https://sede.org:0"])
+def test_a_port_that_is_not_one_is_refused(url: str) -> None:
+    with pytest.raises(Invalid):
+        forwarding.check_hq_url(url)
+
+
+def test_an_authority_file_that_is_not_a_certificate_is_a_clear_refusal() -> None:
+    with pytest.raises(Invalid, match="autoridad"):
+        forwarding.HttpTransport(
+            "https://sede.example.org", None, "-----BEGIN CERTIFICATE-----\nbasura\n-----END CERTIFICATE-----\n"
+        )
+
+
+def test_an_answer_that_is_json_but_not_an_object_is_hq_unreachable_not_a_crash(org: Org, app, base) -> None:
+    class Odd(ToHq):
+        def call(self, method, path, body=None, content_type="application/json"):  # type: ignore[no-untyped-def]
+            answer = super().call(method, path, body, content_type)
+            return Answer(200, b"[1, 2]") if path == "/api/v1/relay/reports" else answer
+
+    transport = join(base, app, Odd(app))
+    headers, pub = phone_at(base)
+    send_at_base(base, headers, pub, 1)
+    with base.app_context():
+        with pytest.raises(Unreachable):
+            forwarding.forward(db.session, transport)
+        db.session.remove()
+        assert forwarding.link(db.session).last_error is not None

@@ -24,10 +24,10 @@ def _config() -> Config:
     return current_app.config["FIELDAPP"]
 
 
-def _mark(relay: AuthenticatedRelay) -> None:
-    if relays.contact_mark_due(relay):
+def _mark(relay: AuthenticatedRelay, spending: bool = True) -> None:
+    if relays.contact_mark_due(relay, spending):
         with writing(db.session):
-            relays.mark_contact(db.session, relay)
+            relays.mark_contact(db.session, relay, spending)
 
 
 @bp.post("/relay/enroll")
@@ -48,7 +48,7 @@ def relay_enroll():  # type: ignore[no-untyped-def]
 def relay_bootstrap(relay: AuthenticatedRelay):  # type: ignore[no-untyped-def]
     org_keys, signed = keylists.phone_keys(db.session), keylists.latest(db.session)
     teams = relays.team_names(db.session)
-    _mark(relay)
+    _mark(relay, spending=False)
     return jsonify(
         keys=org_keys,
         teams=teams,

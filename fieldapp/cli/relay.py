@@ -36,7 +36,7 @@ def relay_group() -> None:
 def relay_join(url: str, code: str, ca_file: str | None) -> None:
     """Inscribe este servidor en la sede como base; las claves de la sede pasan a ser las de aquí."""
     ca_pem = Path(ca_file).read_text(encoding="ascii", errors="replace") if ca_file else None
-    joined = forwarding.join(db.session, url, code, ca_pem, _transport())
+    joined = forwarding.join(db.session, url, code, ca_pem, _transport(), settings().secret_key)
     name, hq = joined.name, joined.hq_url
     signer = keylists.pinned_signer(db.session)
     with writing(db.session):

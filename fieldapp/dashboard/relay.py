@@ -60,7 +60,12 @@ def relay_join(user: User):  # type: ignore[no-untyped-def]
     end_read(db.session)  # HQ may take a while to answer: no read is held meanwhile
     try:
         joined = forwarding.join(
-            db.session, url, code, ca_pem, forwarding.http_transport_waiting(config.relay_timeout_seconds)
+            db.session,
+            url,
+            code,
+            ca_pem,
+            forwarding.http_transport_waiting(config.relay_timeout_seconds),
+            config.secret_key,
         )
     except DomainError as exc:
         return _page(user, 422, problem=exc.render(gettext))

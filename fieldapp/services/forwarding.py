@@ -3,6 +3,8 @@ chunk (PROTOCOL.md §11). Ciphertext only; HQ's idempotency makes every resend a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import ipaddress
 import json
@@ -14,14 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..crypto import b64u_decode, kid_for
+from ..crypto import b64u_decode, b64u_encode, kid_for
 from ..database import end_read, writing
 from ..errors import N_, Conflict, DomainError, Invalid
-from ..models import Attachment, AttachmentChunk, OrgKey, RelayLink, Report, Team, today, utcnow
+from ..models import Attachment, AttachmentChunk, OrgKey, RelayLink, Report, SignedKeyList, Team, today, utcnow
 from . import keylists, keys
+from .enrollment import normalize_code
 
 USER_AGENT = "fieldapp-relay"  # HQ stores no user agent; this one names software, not a person's phone
 MAX_ANSWER_BYTES = 4 << 20
@@ -43,9 +46,12 @@ class Answer:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            found = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise Unreachable(N_("La sede respondió algo que no es JSON (%(status)s)."), status=self.status) from exc
+        if not isinstance(found, dict):  # HQ answers objects only
+            raise Unreachable(N_("La sede respondió algo que no es JSON (%(status)s)."), status=self.status)
+        return found
 
     def detail(self) -> str:
         try:
@@ -65,7 +71,13 @@ def check_hq_url(url: str) -> str:
     """HQ's address: https, or http to this machine or a private network only (the token travels with it)."""
     url = url.strip().rstrip("/")
     parts = urlsplit(url)
+    try:
+        port_ok = parts.port != 0  # ValueError for one that is not a number from 0 to 65535
+    except ValueError:
+        port_ok = False
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment or len(url) > 300:
+        raise Invalid(N_("La dirección de la sede debe ser https://nombre[:puerto]."))
+    if not port_ok:
         raise Invalid(N_("La dirección de la sede debe ser https://nombre[:puerto]."))
     if parts.scheme == "http":
         try:
@@ -86,7 +98,10 @@ class HttpTransport:
         self.timeout = timeout
         self.context: ssl.SSLContext | None = None
         if self.parts.scheme == "https":
-            self.context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+            try:
+                self.context = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+            except (ssl.SSLError, ValueError) as exc:
+                raise Invalid(N_("El certificado de la autoridad de la sede no se puede leer.")) from exc
 
     def _connection(self) -> http.client.HTTPConnection:
         host, port = self.parts.hostname or "", self.parts.port
@@ -152,14 +167,22 @@ def _answer_or_raise(answer: Answer, expected: int) -> Any:
 
 
 def join(
-    session: Session, url: str, code: str, ca_pem: str | None, transport: TransportFactory = http_transport
+    session: Session,
+    url: str,
+    code: str,
+    ca_pem: str | None,
+    transport: TransportFactory = http_transport,
+    secret: str = "",
 ) -> RelayLink:
     """Enrol this server with HQ's code for a base and keep the link; HQ's keys become this server's."""
     url = check_hq_url(url)
     if link(session) is not None:
         raise Conflict(N_("Este servidor ya reenvía a una sede; quite ese enlace antes."))
     end_read(session)
-    enrollment_id = secrets.token_urlsafe(24)  # the same on a retry: a lost answer costs no second code
+    # The same for the same code on this server (keyed by its secret): a join retried after a failure, even by a
+    # new command, is HQ's retry of one enrolment, and costs no second code.
+    mac = hmac.new(secret.encode() or secrets.token_bytes(32), normalize_code(code).encode(), hashlib.sha256)
+    enrollment_id = b64u_encode(mac.digest()[:24])
     body = json.dumps({"code": code, "enrollment_id": enrollment_id}).encode()
     try:
         answer = transport(url, None, ca_pem).call("POST", "/api/v1/relay/enroll", body)
@@ -175,6 +198,11 @@ def join(
             raise Conflict(N_("Este servidor ya reenvía a una sede; quite ese enlace antes."))
         joined = RelayLink(hq_url=url, name=name, token=token, ca_pem=ca_pem, last_contact_at=utcnow())
         session.add(joined)
+        # The base's own first-run list gives way to HQ's: from now on its phones trust HQ's signer alone.
+        session.execute(delete(SignedKeyList))
+        # What an earlier link confirmed is no proof for this HQ: everything goes again (duplicates cost nothing).
+        session.execute(update(Report).values(forwarded_on=None, forward_refusal=None))
+        session.execute(update(AttachmentChunk).values(forwarded=False))
         adopt_keys(session, boot)
         session.flush()
     return joined
@@ -299,9 +327,11 @@ def _record_attempt(session: Session, error: DomainError | None, contacted: bool
         current.last_attempt_at = now
         if contacted:
             current.last_contact_at = now
-        current.last_error = (
-            None if error is None else json.dumps([error.msgid, error.params], ensure_ascii=False)[:500]
-        )
+        if error is None:
+            current.last_error = None
+        else:  # parameters cut, not the JSON: it must still read back
+            params = {k: str(v)[:200] for k, v in error.params.items()}
+            current.last_error = json.dumps([error.msgid, params], ensure_ascii=False)[:500]
 
 
 def forward(session: Session, transport: TransportFactory = http_transport, progress: Progress | None = None) -> Pass:

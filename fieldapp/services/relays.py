@@ -101,19 +101,21 @@ def authenticate(session: Session, token: str) -> AuthenticatedRelay:
     return AuthenticatedRelay(row.id, row.name, row.last_contact_on, row.code_hash is not None)
 
 
-def contact_mark_due(relay: AuthenticatedRelay) -> bool:
-    return relay.first_use or relay.last_contact_on != today()
+def contact_mark_due(relay: AuthenticatedRelay, spending: bool = True) -> bool:
+    return (spending and relay.first_use) or relay.last_contact_on != today()
 
 
-def mark_contact(session: Session, relay: AuthenticatedRelay) -> None:
-    """The day of the base's last contact; its first call also ends the code's retry window."""
-    if contact_mark_due(relay):
-        session.execute(
-            update(Relay)
-            .where(Relay.id == relay.id)
-            .values(last_contact_on=today(), code_hash=None, code_expires_at=None, enrollment_digest=None)
-            .execution_options(synchronize_session=False)
-        )
+def mark_contact(session: Session, relay: AuthenticatedRelay, spending: bool = True) -> None:
+    """The day of the base's last contact; its first delivery (`spending`) also ends the code's retry window. A
+    bootstrap does not: a base whose join failed after it can retry with the same code."""
+    if not contact_mark_due(relay, spending):
+        return
+    values: dict[str, object] = {"last_contact_on": today()}
+    if spending:
+        values.update(code_hash=None, code_expires_at=None, enrollment_digest=None)
+    session.execute(
+        update(Relay).where(Relay.id == relay.id).values(**values).execution_options(synchronize_session=False)
+    )
 
 
 def list_relays(session: Session) -> list[Relay]:

@@ -10,7 +10,7 @@ const MARKER_BYTES = 32; // what duressMarker seals: 16 bytes and the 16-byte GC
 export const DEFAULT_RULES = { pin_failures: 10, draft_hours: 72, lock_minutes: 2, duress_pin: false, recording_minutes: 10 };
 // What a wipe keeps: the sealed outbox (in its own store) still syncs with the device token, and the phone
 // still looks like what it was installed as.
-const KEPT_BY_WIPE = ["deviceToken", "wiped", "look", "language", "rules"];
+const KEPT_BY_WIPE = ["deviceToken", "wiped", "look", "language", "rules", "signer"]; // the pin outlives a wipe: a server must not reset it
 
 let dataKey = null;
 let phoneKey = null;

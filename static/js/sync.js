@@ -53,8 +53,9 @@ export async function refreshBootstrap(token, expected = null) {
 // The bootstrap with the keys its signed list names, once that list is signed by the key this phone pinned
 // (docs/PROTOCOL.md §12). The first signed list pins its signer; from then on an unsigned list, one by another
 // signer or an older one is refused. The pin is a salted digest in the clear: a locked phone checks it too.
-async function trustedKeys(data, expected) {
+async function trustedKeys(data, given) {
   const pin = await db.getSetting("signer");
+  const expected = given || (await db.getSetting("expectedSigner"));
   if (!data || !data.signed_keys) {
     if (pin || expected) throw new KeyListRefused("unsigned");
     return data; // a server that signs nothing, to a phone that pinned nothing
@@ -65,6 +66,7 @@ async function trustedKeys(data, expected) {
   if (pin && verified.seq < pin.seq) throw new KeyListRefused("an older list");
   const salt = pin ? pin.salt : randomHex();
   await db.setSetting("signer", { salt, tag: await digest(salt + verified.fingerprint), seq: verified.seq });
+  if (expected) await db.deleteSetting("expectedSigner");
   return { ...data, keys: verified.keys, signer: verified.fingerprint };
 }
 

@@ -104,10 +104,12 @@ function compareScreen(fingerprint) {
   });
 }
 
-// An enrolment this phone will not keep: a server that is not the organisation's.
-async function forgetEnrolment() {
+// An enrolment this phone will not keep: a server that is not the organisation's. A pin the phone had before
+// stays (a server that could clear it could then pin its own key); only the one this enrolment made goes.
+async function forgetEnrolment(pinBefore) {
   await db.deleteSetting("deviceToken");
-  await db.deleteSetting("signer");
+  if (!pinBefore) await db.deleteSetting("signer");
+  await db.deleteSetting("expectedSigner");
   kept.forget();
 }
 
@@ -139,9 +141,12 @@ async function enroll(scanned) {
   await db.deleteSetting("enrollment");
   await db.deleteSetting("wiped");
   // The code is spent now; if keys and forms do not arrive, they are fetched again at start and after sync.
-  const outcome = await refreshBootstrap(answer.device_token, expected).catch(() => null);
+  const pinBefore = await db.getSetting("signer");
+  // A QR's fingerprint is kept until a list verifies against it: a first bootstrap lost on the way must not drop it.
+  if (expected) await db.setSetting("expectedSigner", expected);
+  const outcome = await refreshBootstrap(answer.device_token).catch(() => null);
   if (outcome === "refused") {
-    await forgetEnrolment();
+    await forgetEnrolment(pinBefore);
     return enrollScreen({ message: NOT_OURS() });
   }
   status.disconnected = false;
@@ -152,7 +157,7 @@ async function enroll(scanned) {
   await Promise.race([prefetchCatalogs().catch(() => null), new Promise((resolve) => setTimeout(resolve, 15000))]);
   const boot = await kept.read("bootstrap");
   if (!expected && boot && boot.signer && !(await compareScreen(boot.signer))) {
-    await forgetEnrolment();
+    await forgetEnrolment(pinBefore);
     return enrollScreen({ message: NOT_OURS() });
   }
   // A phone connected again after a revocation keeps its PIN (and the drafts sealed under it).
